@@ -1,0 +1,65 @@
+/**
+ * The one interface every compute backend implements (reference, wasm, webgpu).
+ * Data flows: engine/scheduler → Backend → kernels. A backend owns its copy of the weights
+ * (in whatever layout it reads fastest) and one KV cache per sequence.
+ */
+import type { ModelConfig, ModelWeights } from '../model/tensor.js';
+
+export type BackendName = 'reference' | 'wasm' | 'webgpu';
+
+export interface BackendLoadOptions {
+  /** Maximum tokens per sequence (KV cache length); defaults to the model's context length. */
+  readonly maxContext?: number;
+  readonly signal?: AbortSignal;
+  /** Progress in [0, 1] of repack/upload work. */
+  readonly onProgress?: (phase: 'repack' | 'upload', fraction: number) => void;
+}
+
+/** One sequence's slice of a forward pass: tokens appended at the sequence's current length. */
+export interface ForwardItem {
+  readonly seq: number;
+  readonly tokens: ArrayLike<number>;
+}
+
+export interface ForwardOptions {
+  /**
+   * 'last' (default): logits of the last token of each item.
+   * 'all': logits of every token of each item (loss evaluation).
+   * 'hidden': final-norm hidden state of every token instead of logits (embeddings).
+   */
+  readonly output?: 'last' | 'all' | 'hidden';
+  readonly signal?: AbortSignal;
+}
+
+export interface Backend {
+  readonly name: BackendName;
+  /** Human-readable detail (e.g. adapter name, thread count). */
+  readonly description: string;
+  readonly config: ModelConfig;
+  /** Creates an empty sequence (KV cache) and returns its id. */
+  createSequence(): number;
+  /** Current number of cached positions of a sequence. */
+  sequenceLength(seq: number): number;
+  /** Drops cached positions past `length` (for rollback / prompt reuse). */
+  truncateSequence(seq: number, length: number): void;
+  /** Frees a sequence's KV cache. Unknown ids are ignored. */
+  freeSequence(seq: number): void;
+  /**
+   * Runs the items as one batched forward pass, appending their tokens to their KV caches.
+   * Returns, per item, a Float32Array: [vocab] for 'last', [n × vocab] for 'all', [n × nEmbd] for 'hidden'.
+   * @throws BitNetError CONTEXT_OVERFLOW if a sequence would exceed maxContext (nothing is appended).
+   * @throws BitNetError BAD_INPUT for a token id outside the vocabulary or an unknown sequence.
+   */
+  forward(items: readonly ForwardItem[], options?: ForwardOptions): Promise<Float32Array[]>;
+  /** Releases everything; later calls throw DISPOSED. */
+  dispose(): Promise<void>;
+}
+
+export interface BackendFactory {
+  readonly name: BackendName;
+  /** Higher runs first in 'auto' selection. */
+  readonly priority: number;
+  /** Why it cannot run here, or null when it can. Never throws. */
+  unavailableReason(): Promise<string | null>;
+  create(weights: ModelWeights, options?: BackendLoadOptions): Promise<Backend>;
+}
