@@ -13,6 +13,8 @@ export type BitNetErrorCode =
   | 'OUT_OF_BOUNDS'
   | 'TOO_LARGE'
   | 'BAD_ALIGNMENT'
+  /** Tensor bytes that no writer produces (e.g. ternary code 3, non-finite scale). */
+  | 'BAD_TENSOR_DATA'
   // model
   | 'UNSUPPORTED_ARCHITECTURE'
   | 'BAD_CONFIG'
@@ -28,6 +30,8 @@ export type BitNetErrorCode =
   | 'CONTEXT_OVERFLOW'
   | 'SHAPE_MISMATCH'
   | 'BACKEND_UNAVAILABLE'
+  /** An optional module (e.g. the HF converter) is not part of this build. */
+  | 'FEATURE_UNAVAILABLE'
   | 'BACKEND_FAILED'
   | 'DEVICE_LOST'
   | 'OUT_OF_MEMORY'

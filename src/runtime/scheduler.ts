@@ -1,0 +1,411 @@
+/**
+ * Continuous-batching scheduler: one step loop over the active requests of an engine.
+ *
+ * Each step calls `backend.forward(items)` ONCE with every runnable admitted sequence: a prefill
+ * piece (up to `prefillChunk` prompt tokens) for new requests, one token for decoding ones. Requests
+ * are admitted in arrival order up to `maxBatch`; new ones join between steps and finished ones leave.
+ * A request's tokens are `prompt ++ generated` and `fed` counts how many are in its KV cache, so
+ * prefill, decode and re-prefill after a backend change are the same operation. Sampling is per
+ * request (own seeded `Sampler`), so a request's output does not depend on what it was batched with.
+ *
+ * - Backpressure: a request whose consumer has not pulled `maxBuffered` tokens sits out steps.
+ * - Cancel: the request leaves at once; its KV sequence is freed after the step that may be using it.
+ * - Device loss: a `DEVICE_LOST` error from `forward` (or `notifyDeviceLost()`) makes the scheduler
+ *   ask `replaceBackend` for the next backend, re-create every admitted sequence there (fed = 0, so
+ *   the next steps re-prefill prompt + generated tokens) and continue; no request is lost.
+ * - Any other forward error fails the requests of that step only; the scheduler keeps serving.
+ * - `exclusive(fn)` runs other backend work (embeddings) between steps, never during one.
+ */
+import type { Backend, ForwardItem } from '../backends/backend.js';
+import { BitNetError, abortError, isBitNetError } from '../errors.js';
+import type { Sampler } from './sampler.js';
+import { StopStringMatcher } from './stop-strings.js';
+import type { FinishReason, GenerateTextDecoder } from './generate.js';
+
+export interface SchedulerRequestSpec {
+  readonly prompt: readonly number[];
+  readonly maxTokens: number;
+  readonly sampler: Sampler;
+  readonly stopIds: ReadonlySet<number>;
+  readonly stop: readonly string[];
+  readonly decoder: GenerateTextDecoder;
+  readonly sink: RequestSink;
+}
+
+/** Where a request's output goes (the pull queue the consumer reads). */
+export interface RequestSink {
+  /** Newly visible text and the ids sampled for it. */
+  push(text: string, tokenIds: readonly number[]): void;
+  finish(result: RequestResult): void;
+  fail(error: unknown): void;
+  /** Tokens produced but not yet pulled by the consumer. */
+  readonly backlog: number;
+}
+
+export interface RequestResult {
+  readonly finishReason: FinishReason;
+  readonly promptTokens: number;
+  readonly generatedTokens: number;
+  /** Milliseconds from submit to the first sampled token. */
+  readonly ttftMs: number;
+  readonly prefillTokensPerS: number;
+  readonly decodeTokensPerS: number;
+  readonly totalMs: number;
+  /** Mean number of sequences in the steps this request took part in. */
+  readonly meanBatch: number;
+}
+
+export interface SchedulerOptions {
+  /** Most sequences per forward pass (default 8). */
+  readonly maxBatch?: number;
+  /** Most prompt tokens of one request per step (default 256). */
+  readonly prefillChunk?: number;
+  /** Unpulled tokens after which a request pauses (default 64). */
+  readonly maxBuffered?: number;
+  /** Positions per sequence (default: backend.config.contextLength). */
+  readonly maxContext?: number;
+  /** Called on device loss; resolves to the backend to continue on (or rejects: requests fail). */
+  readonly replaceBackend?: (lost: Backend, error: unknown) => Promise<Backend>;
+}
+
+export interface SchedulerStats {
+  readonly active: number;
+  readonly queued: number;
+  readonly steps: number;
+  /** Σ batch sizes over steps (mean = / steps). */
+  readonly batchedSequences: number;
+  /** batchSizeCounts[n] = steps that ran n sequences. */
+  readonly batchSizeCounts: readonly number[];
+  readonly promptTokens: number;
+  readonly generatedTokens: number;
+  readonly completed: number;
+  readonly failed: number;
+  readonly cancelled: number;
+  readonly handoffs: number;
+}
+
+const now = (): number => (typeof performance !== 'undefined' ? performance.now() : Date.now());
+
+/** Yields to the event loop (message events such as RPC calls get to run) without timer clamping. */
+export function yieldToEventLoop(): Promise<void> {
+  const g = globalThis as { setImmediate?: (cb: () => void) => void };
+  if (typeof g.setImmediate === 'function') return new Promise((r) => g.setImmediate!(r));
+  if (typeof MessageChannel !== 'undefined') {
+    return new Promise((r) => {
+      const ch = new MessageChannel();
+      ch.port1.onmessage = () => {
+        ch.port1.close();
+        r();
+      };
+      ch.port2.postMessage(null);
+    });
+  }
+  return new Promise((r) => setTimeout(r, 0));
+}
+
+class Active {
+  readonly tokens: number[];
+  readonly generated: number[] = [];
+  readonly matcher: StopStringMatcher;
+  seq: number | null = null;
+  fed = 0;
+  cancelled = false;
+  readonly t0 = now();
+  tPrefill = 0;
+  tFirst = 0;
+  tLast = 0;
+  steps = 0;
+  batchSum = 0;
+  constructor(readonly id: number, readonly spec: SchedulerRequestSpec) {
+    this.tokens = [...spec.prompt];
+    this.matcher = new StopStringMatcher(spec.stop);
+  }
+}
+
+export class Scheduler {
+  private backendRef: Backend;
+  private readonly maxBatch: number;
+  private readonly prefillChunk: number;
+  private readonly maxBuffered: number;
+  private readonly replaceBackend?: SchedulerOptions['replaceBackend'];
+  private maxContext: number;
+  private readonly queue: Active[] = [];
+  private readonly admitted: Active[] = [];
+  private readonly byId = new Map<number, Active>();
+  private nextId = 1;
+  private running = false;
+  private lost: unknown = null;
+  private lock: Promise<void> = Promise.resolve();
+  private closed = false;
+  private stats = { steps: 0, batchedSequences: 0, promptTokens: 0, generatedTokens: 0, completed: 0, failed: 0, cancelled: 0, handoffs: 0 };
+  private readonly batchSizeCounts: number[] = [];
+
+  constructor(backend: Backend, options: SchedulerOptions = {}) {
+    this.backendRef = backend;
+    const int = (v: number | undefined, d: number, name: string): number => {
+      const x = v ?? d;
+      if (!Number.isSafeInteger(x) || x < 1) throw new BitNetError('BAD_OPTION', `${name}: expected an integer >= 1, got ${String(v)}`, { details: { option: name } });
+      return x;
+    };
+    this.maxBatch = int(options.maxBatch, 8, 'maxBatch');
+    this.prefillChunk = int(options.prefillChunk, 256, 'prefillChunk');
+    this.maxBuffered = int(options.maxBuffered, 64, 'maxBuffered');
+    this.maxContext = int(options.maxContext, backend.config.contextLength, 'maxContext');
+    this.replaceBackend = options.replaceBackend;
+  }
+
+  get backend(): Backend {
+    return this.backendRef;
+  }
+
+  /** Queues a request; returns its id. @throws CONTEXT_OVERFLOW / BAD_INPUT for an unusable prompt. */
+  submit(spec: SchedulerRequestSpec): number {
+    if (this.closed) throw new BitNetError('DISPOSED', 'the scheduler has been closed');
+    if (spec.prompt.length === 0) throw new BitNetError('BAD_INPUT', 'the prompt has no tokens');
+    if (spec.prompt.length > this.maxContext) {
+      throw new BitNetError('CONTEXT_OVERFLOW', `the prompt has ${spec.prompt.length} tokens, the context holds ${this.maxContext}`, {
+        details: { promptTokens: spec.prompt.length, maxContext: this.maxContext },
+      });
+    }
+    const vocab = this.backendRef.config.vocabSize;
+    const badToken = spec.prompt.find((t) => !Number.isInteger(t) || t < 0 || t >= vocab);
+    if (badToken !== undefined) throw new BitNetError('BAD_INPUT', `token id ${badToken} is outside the vocabulary [0, ${vocab})`);
+    const r = new Active(this.nextId++, spec);
+    this.byId.set(r.id, r);
+    this.queue.push(r);
+    this.stats.promptTokens += spec.prompt.length;
+    this.kick();
+    return r.id;
+  }
+
+  /** Stops a request: its sink fails with AbortError and its KV sequence is freed. */
+  cancel(id: number, reason?: unknown): void {
+    const r = this.byId.get(id);
+    if (!r || r.cancelled) return;
+    r.cancelled = true;
+    this.stats.cancelled++;
+    this.leave(r);
+    r.spec.sink.fail(abortError(reason));
+  }
+
+  /** The consumer pulled output: a paused request may run again. */
+  resume(): void {
+    this.kick();
+  }
+
+  /** Marks the backend lost (e.g. a GPU device-lost event); the next step moves to another backend. */
+  notifyDeviceLost(error: unknown): void {
+    this.lost ??= error ?? new BitNetError('DEVICE_LOST', 'the GPU device was lost');
+    this.kick();
+  }
+
+  /** Runs `fn` with exclusive use of the backend (between steps). */
+  exclusive<T>(fn: (backend: Backend) => Promise<T>): Promise<T> {
+    const run = this.lock.then(async () => {
+      if (this.lost !== null) await this.handoff();
+      return fn(this.backendRef);
+    });
+    this.lock = run.then(() => undefined, () => undefined);
+    return run;
+  }
+
+  snapshot(): SchedulerStats {
+    return { active: this.admitted.length, queued: this.queue.length, batchSizeCounts: [...this.batchSizeCounts], ...this.stats };
+  }
+
+  /** Fails every request with `error` (DISPOSED by default) and stops. Sequences are freed. */
+  close(error: unknown = new BitNetError('DISPOSED', 'the engine has been disposed')): void {
+    this.closed = true;
+    for (const r of [...this.admitted, ...this.queue]) {
+      this.leave(r);
+      r.spec.sink.fail(error);
+    }
+  }
+
+  private kick(): void {
+    if (this.running || this.closed) return;
+    if (this.queue.length === 0 && this.admitted.length === 0) return;
+    this.running = true;
+    // Start on a microtask so requests submitted in the same tick share the first step.
+    queueMicrotask(() => void this.loop());
+  }
+
+  private async loop(): Promise<void> {
+    try {
+      while (!this.closed) {
+        while (this.admitted.length < this.maxBatch && this.queue.length > 0) this.admitted.push(this.queue.shift()!);
+        const runnable = this.admitted.filter((r) => r.spec.sink.backlog < this.maxBuffered);
+        if (runnable.length === 0) break;
+        const step = this.lock.then(() => this.step(runnable));
+        this.lock = step.then(() => undefined, () => undefined);
+        await step;
+        await yieldToEventLoop();
+      }
+    } finally {
+      this.running = false;
+    }
+    // Work may have arrived between the last check and `running = false`.
+    if (!this.closed && (this.queue.length > 0 || this.admitted.some((r) => r.spec.sink.backlog < this.maxBuffered))) this.kick();
+  }
+
+  private async step(runnable: Active[]): Promise<void> {
+    if (this.lost !== null) {
+      const ok = await this.handoff();
+      if (!ok) return;
+    }
+    const backend = this.backendRef;
+    const batch: Active[] = [];
+    const items: ForwardItem[] = [];
+    for (const r of runnable) {
+      if (r.cancelled || !this.admitted.includes(r)) continue;
+      if (r.fed >= this.maxContext) {
+        this.finish(r, 'length');
+        continue;
+      }
+      try {
+        r.seq ??= backend.createSequence();
+      } catch (e) {
+        this.fail(r, e);
+        continue;
+      }
+      const end = Math.min(r.tokens.length, r.fed + this.prefillChunk);
+      batch.push(r);
+      items.push({ seq: r.seq, tokens: r.tokens.slice(r.fed, end) });
+    }
+    if (items.length === 0) return;
+    let logits: Float32Array[];
+    try {
+      logits = await backend.forward(items);
+    } catch (e) {
+      if (isBitNetError(e, 'DEVICE_LOST') && this.replaceBackend) {
+        this.lost ??= e;
+        return; // the next step hands off and retries these items from scratch
+      }
+      for (const r of batch) this.fail(r, e);
+      return;
+    }
+    this.stats.steps++;
+    this.stats.batchedSequences += batch.length;
+    this.batchSizeCounts[batch.length] = (this.batchSizeCounts[batch.length] ?? 0) + 1;
+    for (let i = 0; i < batch.length; i++) {
+      const r = batch[i]!;
+      r.steps++;
+      r.batchSum += batch.length;
+      if (r.cancelled) {
+        this.freeSeq(r);
+        continue;
+      }
+      r.fed += items[i]!.tokens.length;
+      if (r.fed < r.tokens.length) continue; // more prompt to prefill
+      try {
+        this.sampleNext(r, logits[i]!);
+      } catch (e) {
+        this.fail(r, e);
+      }
+    }
+  }
+
+  private sampleNext(r: Active, logits: Float32Array): void {
+    const { spec } = r;
+    if (r.generated.length === 0 && r.tPrefill === 0) r.tPrefill = now();
+    if (spec.maxTokens === 0) {
+      this.finish(r, 'length');
+      return;
+    }
+    const id = spec.sampler.sample(logits, r.tokens);
+    r.tLast = now();
+    if (r.generated.length === 0) r.tFirst = r.tLast;
+    r.generated.push(id);
+    r.tokens.push(id);
+    this.stats.generatedTokens++;
+    if (spec.stopIds.has(id)) {
+      spec.sink.push(r.matcher.push(spec.decoder.flush()) + r.matcher.flush(), [id]);
+      this.finish(r, 'stop', false);
+      return;
+    }
+    const text = r.matcher.push(spec.decoder.push(id));
+    spec.sink.push(text, [id]);
+    if (r.matcher.stopped) this.finish(r, 'stop', false);
+    else if (r.generated.length >= spec.maxTokens) this.finish(r, 'length');
+  }
+
+  private finish(r: Active, reason: FinishReason, flush = true): void {
+    if (flush) {
+      const tail = r.matcher.push(r.spec.decoder.flush()) + r.matcher.flush();
+      if (tail.length > 0) r.spec.sink.push(tail, []);
+    }
+    this.leave(r);
+    this.stats.completed++;
+    const end = now();
+    const n = r.generated.length;
+    const prefillS = ((r.tPrefill || end) - r.t0) / 1000;
+    const decodeS = (r.tLast - r.tFirst) / 1000;
+    r.spec.sink.finish({
+      finishReason: reason,
+      promptTokens: r.spec.prompt.length,
+      generatedTokens: n,
+      ttftMs: n > 0 ? r.tFirst - r.t0 : 0,
+      prefillTokensPerS: prefillS > 0 ? r.spec.prompt.length / prefillS : 0,
+      decodeTokensPerS: n > 1 && decodeS > 0 ? (n - 1) / decodeS : 0,
+      totalMs: end - r.t0,
+      meanBatch: r.steps > 0 ? r.batchSum / r.steps : 0,
+    });
+  }
+
+  private fail(r: Active, e: unknown): void {
+    if (!this.byId.has(r.id)) return;
+    this.stats.failed++;
+    this.leave(r);
+    r.spec.sink.fail(e);
+  }
+
+  /** Removes a request from the queues and frees its sequence (unless a step is using it right now). */
+  private leave(r: Active): void {
+    this.byId.delete(r.id);
+    const qi = this.queue.indexOf(r);
+    if (qi >= 0) this.queue.splice(qi, 1);
+    const ai = this.admitted.indexOf(r);
+    if (ai >= 0) this.admitted.splice(ai, 1);
+    if (!r.cancelled) this.freeSeq(r);
+    else void this.lock.then(() => this.freeSeq(r));
+  }
+
+  private freeSeq(r: Active): void {
+    if (r.seq === null) return;
+    const seq = r.seq;
+    r.seq = null;
+    try {
+      this.backendRef.freeSequence(seq);
+    } catch {
+      // the backend may already be gone (device lost / disposed)
+    }
+  }
+
+  /** Moves every admitted request to a replacement backend. False when no replacement exists. */
+  private async handoff(): Promise<boolean> {
+    const error = this.lost;
+    const old = this.backendRef;
+    if (!this.replaceBackend) {
+      this.lost = null;
+      for (const r of [...this.admitted]) this.fail(r, error);
+      return false;
+    }
+    let next: Backend;
+    try {
+      next = await this.replaceBackend(old, error);
+    } catch (e) {
+      this.lost = null;
+      for (const r of [...this.admitted, ...this.queue]) this.fail(r, e);
+      return false;
+    }
+    this.lost = null;
+    this.stats.handoffs++;
+    this.backendRef = next;
+    for (const r of [...this.admitted, ...this.queue]) {
+      r.seq = null; // the old backend's caches are gone with it
+      r.fed = 0;
+    }
+    await old.dispose().catch(() => undefined);
+    return true;
+  }
+}

@@ -1,0 +1,167 @@
+"""Deterministic QAT training of the embedded KJV BitNet b1.58 model on CPU.
+
+Usage: python3 train.py --data work --out work/run [--steps N] [--minutes M] [shape/optim flags]
+- Inputs: DATA/train.txt, DATA/validation.txt, DATA/tokenizer.json (made by corpus.py / bpe.py).
+- Deterministic for a given --seed: torch/numpy seeds, data order from data.TrainBatches.
+- AdamW, linear warmup then cosine decay to --min-lr-frac · lr over --steps.
+- Logs to OUT/train.log; checkpoints OUT/ckpt.pt every --ckpt-minutes and when stopping. A rerun with
+  the same OUT resumes from the checkpoint. --minutes is a hard wall-clock budget (counted across
+  resumes): when exceeded the run checkpoints and stops early (the schedule is not shortened).
+- At the end evaluates the shadow weights (full precision, no quantization) and the fake-quantized
+  model on the whole validation split (data.py windowing) and writes OUT/summary.json.
+"""
+import argparse
+import json
+import math
+import os
+import sys
+import time
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from bpe import Tokenizer  # noqa: E402
+from data import TrainBatches, val_windows, verse_starts  # noqa: E402
+from model import BitNet, Config  # noqa: E402
+
+
+def parse():
+    p = argparse.ArgumentParser()
+    p.add_argument("--data", default="work")
+    p.add_argument("--out", default="work/run")
+    p.add_argument("--seed", type=int, default=1234)
+    p.add_argument("--steps", type=int, default=1200)
+    p.add_argument("--batch", type=int, default=16)
+    p.add_argument("--ctx", type=int, default=256)
+    p.add_argument("--dim", type=int, default=256)
+    p.add_argument("--layers", type=int, default=4)
+    p.add_argument("--heads", type=int, default=4)
+    p.add_argument("--kv-heads", type=int, default=2)
+    p.add_argument("--ffn", type=int, default=768)
+    p.add_argument("--rope-theta", type=float, default=10000.0)
+    p.add_argument("--lr", type=float, default=2e-3)
+    p.add_argument("--min-lr-frac", type=float, default=0.1)
+    p.add_argument("--warmup", type=int, default=100)
+    p.add_argument("--weight-decay", type=float, default=0.1)
+    p.add_argument("--minutes", type=float, default=60.0)
+    p.add_argument("--ckpt-minutes", type=float, default=5.0)
+    p.add_argument("--eval-every", type=int, default=100)
+    p.add_argument("--threads", type=int, default=2)
+    return p.parse_args()
+
+
+def lr_at(step, a):
+    if step < a.warmup:
+        return a.lr * (step + 1) / a.warmup
+    t = min(1.0, (step - a.warmup) / max(1, a.steps - a.warmup))
+    return a.lr * (a.min_lr_frac + (1 - a.min_lr_frac) * 0.5 * (1 + math.cos(math.pi * t)))
+
+
+@torch.no_grad()
+def evaluate(model, windows, quant):
+    """Token-weighted mean cross-entropy over validation windows (data.py windowing)."""
+    model.eval()
+    total, count = 0.0, 0
+    for w in windows:
+        ids = torch.tensor([w], dtype=torch.long)
+        logits = model(ids[:, :-1], quant=quant)
+        total += F.cross_entropy(logits[0], ids[0, 1:], reduction="sum").item()
+        count += len(w) - 1
+    model.train()
+    return total / count
+
+
+def main():
+    a = parse()
+    torch.set_num_threads(a.threads)
+    torch.manual_seed(a.seed)
+    np.random.seed(a.seed)
+    os.makedirs(a.out, exist_ok=True)
+    log = open(os.path.join(a.out, "train.log"), "a", buffering=1)
+
+    def say(msg):
+        print(msg, flush=True)
+        log.write(msg + "\n")
+
+    tok = Tokenizer.load(os.path.join(a.data, "tokenizer.json"))
+    with open(os.path.join(a.data, "train.txt"), encoding="utf-8") as f:
+        ids, starts = verse_starts(tok, f.read())
+    with open(os.path.join(a.data, "validation.txt"), encoding="utf-8") as f:
+        val_ids = tok.encode(f.read())
+    windows = val_windows(val_ids, a.ctx, tok.bos_id)
+    batches = TrainBatches(ids, starts, a.ctx, a.batch, tok.bos_id, a.seed)
+    cfg = Config(vocab=len(tok.tokens), dim=a.dim, n_layer=a.layers, n_head=a.heads, n_kv=a.kv_heads,
+                 ffn=a.ffn, ctx=a.ctx, rope_theta=a.rope_theta)
+    model = BitNet(cfg)
+    decay = [p for n, p in model.named_parameters() if p.dim() == 2 and n != "embed"]
+    other = [p for n, p in model.named_parameters() if not (p.dim() == 2 and n != "embed")]
+    opt = torch.optim.AdamW([{"params": decay, "weight_decay": a.weight_decay},
+                             {"params": other, "weight_decay": 0.0}], lr=a.lr, betas=(0.9, 0.95))
+    ckpt_path = os.path.join(a.out, "ckpt.pt")
+    step, elapsed = 0, 0.0
+    if os.path.exists(ckpt_path):
+        ck = torch.load(ckpt_path)
+        model.load_state_dict(ck["model"])
+        opt.load_state_dict(ck["opt"])
+        step, elapsed = ck["step"], ck["elapsed"]
+        torch.set_rng_state(ck["torch_rng"])
+        say(f"resumed at step {step}, elapsed {elapsed:.0f}s")
+    else:
+        say(f"config {json.dumps(cfg.to_dict())} params {model.n_params()} train_tokens {len(ids)} "
+            f"verse_starts {len(batches.starts)} val_tokens {len(val_ids)} args {json.dumps(vars(a))}")
+
+    def save(done):
+        tmp = ckpt_path + ".tmp"
+        torch.save({"model": model.state_dict(), "opt": opt.state_dict(), "step": step,
+                    "elapsed": elapsed, "config": cfg.to_dict(), "args": vars(a), "done": done,
+                    "torch_rng": torch.get_rng_state()}, tmp)
+        os.replace(tmp, ckpt_path)
+
+    t_start, t_ckpt, t_log, tok_log = time.time() - elapsed, time.time(), time.time(), 0
+    model.train()
+    stopped_early = False
+    while step < a.steps:
+        if (time.time() - t_start) / 60 > a.minutes:
+            stopped_early = True
+            say(f"wall-clock budget of {a.minutes} min reached at step {step}")
+            break
+        for g in opt.param_groups:
+            g["lr"] = lr_at(step, a)
+        x, y = batches.get(step)
+        logits = model(torch.from_numpy(x))
+        loss = F.cross_entropy(logits.view(-1, cfg.vocab), torch.from_numpy(y).view(-1))
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        step += 1
+        tok_log += x.size
+        elapsed = time.time() - t_start
+        if step % 10 == 0 or step == 1:
+            now = time.time()
+            say(f"step {step} loss {loss.item():.4f} lr {lr_at(step - 1, a):.2e} epoch "
+                f"{batches.epochs(step):.2f} tok/s {tok_log / (now - t_log):.0f} elapsed {elapsed:.0f}s")
+            t_log, tok_log = now, 0
+        if step % a.eval_every == 0:
+            say(f"eval step {step} val_loss(quant, first 8 windows) "
+                f"{evaluate(model, windows[:8], True):.4f}")
+        if time.time() - t_ckpt > a.ckpt_minutes * 60:
+            save(False)
+            t_ckpt = time.time()
+    save(not stopped_early)
+    shadow = evaluate(model, windows, False)
+    fq = evaluate(model, windows, True)
+    summary = {"config": cfg.to_dict(), "params": model.n_params(), "steps": step,
+               "planned_steps": a.steps, "stopped_early": stopped_early,
+               "train_tokens_seen": step * a.batch * a.ctx, "train_split_tokens": int(len(ids)),
+               "epochs": batches.epochs(step), "wall_seconds": elapsed, "val_tokens": len(val_ids),
+               "shadow_fp_val_loss": shadow, "fakequant_val_loss": fq, "args": vars(a)}
+    with open(os.path.join(a.out, "summary.json"), "w") as f:
+        json.dump(summary, f, indent=2)
+    say(f"done step {step} shadow_fp_val_loss {shadow:.4f} fakequant_val_loss {fq:.4f}")
+
+
+if __name__ == "__main__":
+    main()
