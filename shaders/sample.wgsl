@@ -242,13 +242,21 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
       workgroupBarrier();
     }
   }
-  // 5. Sequential walk over the sorted list (thread 0): top-p, min-p, renormalize, draw.
+  // 5. Unnormalized probabilities of the sorted list, then a sequential walk by thread 0:
+  // top-p, min-p, renormalize, draw (same arithmetic order as sampler.ts, in f32).
+  // (ck is reused to hold them as f32 bits: the sort is done.)
+  for (var e = 0u; e < 4u; e = e + 1u) {
+    let i = li + e * WG;
+    var p: f32 = 0.0;
+    if (i < nc) { p = exp(val(ci[i]) - top); }
+    ck[i] = bitcast<u32>(p);
+  }
+  workgroupBarrier();
   if (li == 0u) {
-    var s: f32 = 0.0;
+    var s = zK;
     if (K <= CAP) {
-      for (var i = 0u; i < nc; i = i + 1u) { s = s + exp(val(ci[i]) - top); }
-    } else {
-      s = zK;
+      s = 0.0;
+      for (var i = 0u; i < nc; i = i + 1u) { s = s + bitcast<f32>(ck[i]); }
     }
     var keep = nc;
     var fallback = false;
@@ -256,25 +264,26 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
       var mass: f32 = 0.0;
       var found = false;
       for (var i = 0u; i < nc; i = i + 1u) {
-        mass = mass + exp(val(ci[i]) - top) / s;
+        mass = mass + bitcast<f32>(ck[i]) / s;
         if (mass >= it.topP) { keep = i + 1u; found = true; break; }
       }
-      if (!found && K > nc) { fallback = true; }
+      fallback = !found && K > nc;
     } else if (K > nc) {
-      fallback = it.minP <= 0.0 || exp(val(ci[nc - 1u]) - top) >= it.minP;
+      fallback = it.minP <= 0.0 || bitcast<f32>(ck[nc - 1u]) >= it.minP;
     }
     if (!fallback && it.minP > 0.0) {
+      let floor = (bitcast<f32>(ck[0]) / s) * it.minP;
       var mm = 1u;
-      while (mm < keep && exp(val(ci[mm]) - top) / s >= (1.0 / s) * it.minP) { mm = mm + 1u; }
+      while (mm < keep && bitcast<f32>(ck[mm]) / s >= floor) { mm = mm + 1u; }
       keep = mm;
     }
     var chosen = ci[max(keep, 1u) - 1u];
     if (!fallback) {
       var ks: f32 = 0.0;
-      for (var i = 0u; i < keep; i = i + 1u) { ks = ks + exp(val(ci[i]) - top) / s; }
+      for (var i = 0u; i < keep; i = i + 1u) { ks = ks + bitcast<f32>(ck[i]) / s; }
       var acc: f32 = 0.0;
       for (var i = 0u; i < keep; i = i + 1u) {
-        acc = acc + (exp(val(ci[i]) - top) / s) / ks;
+        acc = acc + (bitcast<f32>(ck[i]) / s) / ks;
         if (it.u < acc) { chosen = ci[i]; break; }
       }
     }

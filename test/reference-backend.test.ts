@@ -251,3 +251,42 @@ describe('ReferenceBackend errors', () => {
     expect(phases).toEqual(['repack:0', 'repack:1']);
   });
 });
+
+describe('KVCache', () => {
+  it('grows by doubling, keeps contents, enforces maxLength, truncates', () => {
+    const c = new KVCache(2, 3, 10, 2);
+    expect(c.byteLength).toBe(2 * 2 * 2 * 3 * 4);
+    for (let p = 0; p < 7; p++) {
+      c.reserve(1);
+      c.write(0, p, [p, p, p], [-p, -p, -p]);
+      c.write(1, p, [10 + p, 0, 0], [0, 0, 0]);
+      c.commit(1);
+    }
+    expect(c.length).toBe(7);
+    expect(c.byteLength).toBe(2 * 2 * 8 * 3 * 4);
+    expect(Array.from(c.keys(0).subarray(0, 21))).toEqual([0, 0, 0, 1, 1, 1, 2, 2, 2, 3, 3, 3, 4, 4, 4, 5, 5, 5, 6, 6, 6]);
+    expect(c.values(0)[6 * 3]).toBe(-6);
+    expect(c.keys(1)[3 * 3]).toBe(13);
+    expect(() => c.reserve(4)).toThrow(expect.objectContaining({ code: 'CONTEXT_OVERFLOW' }));
+    c.reserve(3);
+    expect(c.remaining).toBe(3);
+    c.truncate(2);
+    expect(c.length).toBe(2);
+    c.truncate(5); // no-op when longer
+    expect(c.length).toBe(2);
+    expect(() => c.truncate(-1)).toThrow(expect.objectContaining({ code: 'BAD_INPUT' }));
+  });
+
+  it('a long sequence (cache growth inside the backend) still matches prefill vs decode', async () => {
+    const tm = tinyModel({ seed: 8, contextLength: 160, nLayer: 1 });
+    const b = new ReferenceBackend(tm.weights);
+    const toks = Array.from({ length: 100 }, (_, i) => (i * 7) % 24);
+    const [all] = await b.forward([{ seq: b.createSequence(), tokens: toks }], { output: 'all' });
+    const s = b.createSequence();
+    await b.forward([{ seq: s, tokens: toks.slice(0, 60) }]);
+    for (let i = 60; i < 100; i += 8) {
+      const [last] = await b.forward([{ seq: s, tokens: toks.slice(i, i + 8) }]);
+      expect(Array.from(last!)).toEqual(Array.from(all!.subarray((i + 7) * 24, (i + 8) * 24)));
+    }
+  });
+});

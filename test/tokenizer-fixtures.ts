@@ -35,7 +35,7 @@ export function byteChar(b: number): string {
  * 256 "Ġt" 257 "he" 258 "Ġthe" 259 "12" 260 "123" 261 "ll" 262 "'m" 263 "ĠĠ" 264 "bc" 265 "ab"
  * 266 "aa" 267 "Ã©" (é) 268 "ĊĊ" — each produced by the merge of the same rank (rank = id − 256) —
  * 269 "hello" (no merge reaches it), 270 <|begin_of_text|> 271 <|end_of_text|> 272 <|eot_id|>
- * 273 <|start_header_id|> 274 <|end_header_id|> 276 "<|eot" (control), 275 "<tool>" (user-defined).
+ * 273 <|start_header_id|> 274 <|end_header_id|> (all control), 275 "<tool>" (user-defined), 276 "<|eot" (control).
  */
 export const BPE_MERGES = ['Ġ t', 'h e', 'Ġt he', '1 2', '12 3', 'l l', "' m", 'Ġ Ġ', 'b c', 'a b', 'a a', 'Ã ©', 'Ċ Ċ'];
 export const BPE_IDS = {

@@ -47,7 +47,7 @@ describe('validation', () => {
     const { tokens } = bpeTokens();
     expect(tokens.includes('xy')).toBe(false);
     // "x y" (rank 0) then "Ġ x" (rank 1): in " xy" the x is taken by x+y first, so Ġ x never merges.
-    const t = createTokenizer(bpeMetadata({ 'tokenizer.ggml.merges': strArr(['x y', 'Ġ x', 'Ġx y']) }), quiet);
+    const t = createTokenizer(bpeMetadata({ 'tokenizer.ggml.merges': strArr(['x y', 'Ġ x']) }), quiet);
     expect(t.encode(' xy', { addBos: false })).toEqual([32, 120, 121]);
     expect(t.encode(' xz', { addBos: false })).toEqual([32, 120, 122]); // "Ġx" is not a token either
   });

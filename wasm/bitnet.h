@@ -53,7 +53,10 @@ typedef struct {
 
 /* ---- float (output / embedding) matrices --------------------------------------------------- */
 enum { BN_F32 = 0, BN_F16 = 1, BN_BF16 = 2, BN_Q8 = 3 };
-/* BN_Q8 layout: int8 plane rows*cols (row-major), then f32 plane rows*(cols/32) of block scales. */
+/* BN_Q8 layout: int8 plane rows*cols (row-major), then, at the next 64-byte boundary, an f32 plane
+ * of rows*(cols/32) block scales. */
+#define BN_Q8_DPLANE(mat, rows, cols) \
+  ((const float *)((const int8_t *)(mat) + ((((size_t)(rows) * (cols)) + 63) & ~(size_t)63)))
 
 typedef struct {
   const void *mat;

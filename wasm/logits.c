@@ -71,7 +71,7 @@ BN_INLINE void bn_float_row(const bn_ljob *jb, uint32_t r, uint32_t t0, const in
 BN_INLINE void bn_q8_row(const bn_ljob *jb, uint32_t r, uint32_t t0, const int T) {
   const uint32_t cols = jb->cols, nb = cols >> 5;
   const int8_t *q = (const int8_t *)jb->mat + (size_t)r * cols;
-  const float *d = (const float *)((const int8_t *)jb->mat + (size_t)jb->rows * cols) + (size_t)r * nb;
+  const float *d = BN_Q8_DPLANE(jb->mat, jb->rows, cols) + (size_t)r * nb;
   const float *x[4];
   __m128 acc[4];
   for (int t = 0; t < T; t++) {
@@ -108,7 +108,7 @@ BN_INLINE void bn_q8_row(const bn_ljob *jb, uint32_t r, uint32_t t0, const int T
 BN_INLINE void bn_q8q8_row(const bn_ljob *jb, uint32_t r, uint32_t t0, const int T) {
   const uint32_t cols = jb->cols, nb = cols >> 5;
   const int8_t *q = (const int8_t *)jb->mat + (size_t)r * cols;
-  const float *d = (const float *)((const int8_t *)jb->mat + (size_t)jb->rows * cols) + (size_t)r * nb;
+  const float *d = BN_Q8_DPLANE(jb->mat, jb->rows, cols) + (size_t)r * nb;
   const int16_t *xq[4];
   const float *xd[4];
   __m128 acc[4];

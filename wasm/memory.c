@@ -31,3 +31,29 @@ BN_EXPORT void bn_stream_read(const bn_rjob *jb, uint32_t part, uint32_t nparts)
   a = _mm_xor_si128(_mm_xor_si128(a, b), _mm_xor_si128(c, d));
   jb->result[part] = (uint32_t)_mm_cvtsi128_si32(a);
 }
+
+typedef struct {
+  uint32_t iters;
+  uint32_t *addr; /* per part: address of the probe's stack buffer */
+  uint32_t *bad;  /* per part: number of words found overwritten */
+} bn_sjob;
+
+/*
+ * Test kernel for per-thread C stacks: keeps a 4 KiB volatile array on the C stack, rewrites and
+ * re-checks it `iters` times. Instances that wrongly share one stack region overwrite each
+ * other's arrays (bad > 0) and report the same address.
+ */
+BN_EXPORT void bn_stack_probe(const bn_sjob *jb, uint32_t part, uint32_t nparts) {
+  volatile uint32_t buf[1024];
+  const uint32_t key = (part + 1) * 2654435761u;
+  uint32_t bad = 0;
+  for (uint32_t i = 0; i < 1024; i++) buf[i] = key ^ i;
+  for (uint32_t it = 0; it < jb->iters; it++) {
+    for (uint32_t i = 0; i < 1024; i++) {
+      if (buf[i] != (key ^ i)) bad++;
+      buf[i] = key ^ i;
+    }
+  }
+  jb->addr[part] = (uint32_t)(uintptr_t)buf;
+  jb->bad[part] = bad;
+}

@@ -99,7 +99,7 @@ BN_EXPORT void bn_embed(const void *mat, uint32_t fmt, uint32_t rows, uint32_t c
       }
     } else {
       const int8_t *q = (const int8_t *)mat + (size_t)r * cols;
-      const float *d = (const float *)((const int8_t *)mat + (size_t)rows * cols) + (size_t)r * (cols >> 5);
+      const float *d = BN_Q8_DPLANE(mat, rows, cols) + (size_t)r * (cols >> 5);
       for (uint32_t i = 0; i < cols; i++) o[i] = d[i >> 5] * (float)q[i];
     }
   }

@@ -12,7 +12,14 @@ import type { BackendName } from '../backends/backend.js';
 export type LoadProgress =
   | { readonly phase: 'download'; readonly loaded: number; readonly total: number; readonly fraction: number; readonly cached: number }
   | { readonly phase: 'verify'; readonly loaded: number; readonly total: number; readonly fraction: number }
-  | { readonly phase: 'repack' | 'upload'; readonly loaded: number; readonly total: number; readonly fraction: number; readonly backend: BackendName }
+  | {
+      readonly phase: 'repack' | 'upload';
+      readonly loaded: number;
+      readonly total: number;
+      readonly fraction: number;
+      /** The backend doing the work; null while the GGUF tensors are decoded, before a backend is chosen. */
+      readonly backend: BackendName | null;
+    }
   | { readonly phase: 'ready'; readonly loaded: number; readonly total: number; readonly fraction: 1; readonly backend: BackendName };
 
 export type LoadPhase = LoadProgress['phase'];

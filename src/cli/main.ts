@@ -50,6 +50,11 @@ export async function main(argv: readonly string[], io: CliIO = defaultIO()): Pr
 /** process.stdout / process.stderr, with SIGINT wired to an AbortSignal (a second SIGINT exits). */
 export function defaultIO(): CliIO {
   const ac = new AbortController();
+  // A closed pipe (`bitnet generate ... | head`) ends the command quietly instead of crashing.
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit(0);
+    throw e;
+  });
   process.once('SIGINT', () => {
     ac.abort();
     process.once('SIGINT', () => process.exit(130));

@@ -55,7 +55,8 @@ function fileUrlToPath(u: URL): string {
 export function resolveModelSource(source: ModelSource): ModelSource {
   if (source !== 'default') return source;
   // src/model/load-model.ts and dist/model/load-model.js both sit two levels below the package root.
-  const url = new URL(`../../models/${DEFAULT_MODEL_FILE}`, import.meta.url);
+  // A literal specifier lets bundlers (Vite) recognise and ship the file as an asset.
+  const url = new URL('../../models/bitnet-kjv.gguf', import.meta.url);
   return url.protocol === 'file:' && isNode() ? fileUrlToPath(url) : url.href;
 }
 

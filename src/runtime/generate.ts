@@ -178,7 +178,11 @@ export async function* generate(backend: Backend, tokenizer: GenerateTokenizer, 
     if (tail.length > 0) yield emit({ text: tail, tokenIds: [] });
     return stats();
   } finally {
-    backend.freeSequence(seq);
+    try {
+      backend.freeSequence(seq);
+    } catch {
+      // Cleanup must not mask the real outcome (e.g. the backend was disposed meanwhile).
+    }
   }
 }
 

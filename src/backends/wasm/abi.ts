@@ -30,12 +30,12 @@ export interface KernelExports {
   bn_to_q8(src: number, fmt: number, nRows: number, cols: number, dq: number, dd: number): void;
   bn_q8_0_unpack(src: number, nRows: number, cols: number, dq: number, dd: number): void;
   bn_stream_read(job: number, part: number, nparts: number): void;
+  bn_stack_probe(job: number, part: number, nparts: number): void;
 }
 
 /** Parallel kernels, by the index the thread pool's control block carries. */
-export const PARALLEL_OPS = ['bn_ternary', 'bn_logits', 'bn_attention', 'bn_stream_read'] as const;
+export const PARALLEL_OPS = ['bn_ternary', 'bn_logits', 'bn_attention', 'bn_stream_read', 'bn_stack_probe'] as const;
 export type ParallelOp = (typeof PARALLEL_OPS)[number];
-export const OP_INDEX: Record<ParallelOp, number> = { bn_ternary: 0, bn_logits: 1, bn_attention: 2, bn_stream_read: 3 };
 
 export const MAX_MATS = 4;
 /** bn_tjob: 8 header words + 4 × bn_tmat (9 words). */

@@ -35,8 +35,11 @@ export function wasmLocation(variant: WasmVariant, wasmPath?: string | URL): str
 
 async function readBytes(location: string): Promise<Uint8Array> {
   if (isNode() && (location.startsWith('file:') || !/^[a-z][a-z0-9+.-]*:/i.test(location) || /^[a-z]:[\\/]/i.test(location))) {
-    const fs = await import('node:fs/promises');
-    const { fileURLToPath } = await import('node:url');
+    // Module names in variables keep browser bundlers from trying to resolve Node built-ins.
+    const fsName = 'node:fs/promises';
+    const urlName = 'node:url';
+    const fs = (await import(/* @vite-ignore */ fsName)) as typeof import('node:fs/promises');
+    const { fileURLToPath } = (await import(/* @vite-ignore */ urlName)) as typeof import('node:url');
     const path = location.startsWith('file:') ? fileURLToPath(location) : location;
     try {
       return new Uint8Array(await fs.readFile(path));
@@ -66,7 +69,7 @@ export function loadWasmModule(variant: WasmVariant, wasmPath?: string | URL): P
     p = (async () => {
       const bytes = await readBytes(loc);
       try {
-        return await WebAssembly.compile(bytes);
+        return await WebAssembly.compile(bytes as Uint8Array<ArrayBuffer>);
       } catch (e) {
         throw new BitNetError('BACKEND_FAILED', `wasm kernels at ${loc} failed to compile: ${String(e)}`, { cause: e });
       }

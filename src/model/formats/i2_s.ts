@@ -7,7 +7,7 @@
 import { BitNetError } from '../../errors.js';
 import type { TernaryMatrix } from '../tensor.js';
 import {
-  code3Error, expectLength, gatherCodes, lanesHaveCode3, perTensorTernary, readU32, spreadCodes, ternaryRowBytes, writeU32,
+  code3Error, expectLength, gatherCodes, leWords, perTensorTernary, spreadCodes, ternaryRowBytes, wordsToBytes, writeU32,
 } from './ternary.js';
 
 export const I2_S_BLOCK = 128;
@@ -26,17 +26,30 @@ function checkShape(rows: number, cols: number): number {
 export function decodeI2_S(bytes: Uint8Array, rows: number, cols: number): TernaryMatrix {
   const n = checkShape(rows, cols);
   expectLength('I2_S', bytes, i2sNbytes(n));
-  const flat = new Uint8Array(n / 4);
-  for (let k = 0; k < n / 128; k++) {
-    for (let p = 0; p < 32; p += 4) {
-      const w = readU32(bytes, 32 * k + p);
-      for (let g = 0; g < 4; g++) {
-        const x = (w >>> (6 - 2 * g)) & 0x03030303;
-        if (lanesHaveCode3(x)) throw code3Error('I2_S', `block ${k}`);
-        flat[32 * k + 8 * g + (p >> 2)] = gatherCodes(x);
+  const words = leWords(bytes, n / 16);
+  const out = new Uint32Array(n / 16);
+  let invalid = 0;
+  // Block k = words 8k..8k+7 (byte 32k+4q+lane ↔ word 8k+q). Output byte 32k+8g+q gathers group g of
+  // word q, so output word 8k+2g+h packs groups g of input words 8k+4h .. 8k+4h+3.
+  for (let base = 0; base < n / 16; base += 8) {
+    for (let j = 0; j < 8; j++) {
+      const w = words[base + j]!;
+      invalid |= w & (w >>> 1);
+    }
+    for (let g = 0; g < 4; g++) {
+      const shift = 6 - 2 * g;
+      for (let h = 0; h < 2; h++) {
+        const i = base + 4 * h;
+        out[base + 2 * g + h] =
+          gatherCodes((words[i]! >>> shift) & 0x03030303) |
+          (gatherCodes((words[i + 1]! >>> shift) & 0x03030303) << 8) |
+          (gatherCodes((words[i + 2]! >>> shift) & 0x03030303) << 16) |
+          (gatherCodes((words[i + 3]! >>> shift) & 0x03030303) << 24);
       }
     }
   }
+  if ((invalid & 0x55555555) !== 0) throw code3Error('I2_S', 'code bytes');
+  const flat = wordsToBytes(out);
   const scale = new DataView(bytes.buffer, bytes.byteOffset + n / 4, 4).getFloat32(0, true);
   if (!Number.isFinite(scale)) throw new BitNetError('BAD_TENSOR_DATA', `I2_S tensor has a non-finite scale ${scale}`);
   // `flat` is the canonical packing of the flattened tensor; it equals the row layout when cols % 4 == 0.

@@ -109,6 +109,24 @@ export function fromBlockScales(
   return perTensorTernary(rows, cols, packed, common, sourceType);
 }
 
+export const HOST_LE = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+/** The first nWords little-endian u32 values of `b` (a view when aligned on an LE host, else a copy). */
+export function leWords(b: Uint8Array, nWords: number): Uint32Array {
+  if (HOST_LE && b.byteOffset % 4 === 0) return new Uint32Array(b.buffer, b.byteOffset, nWords);
+  const w = new Uint32Array(nWords);
+  for (let i = 0; i < nWords; i++) w[i] = readU32(b, 4 * i);
+  return w;
+}
+
+/** Bytes of LE u32 words (no copy on an LE host). */
+export function wordsToBytes(w: Uint32Array): Uint8Array {
+  if (HOST_LE) return new Uint8Array(w.buffer, w.byteOffset, w.byteLength);
+  const out = new Uint8Array(w.length * 4);
+  for (let i = 0; i < w.length; i++) writeU32(out, 4 * i, w[i]!);
+  return out;
+}
+
 /** LE u32 at byte offset o. */
 export function readU32(b: Uint8Array, o: number): number {
   return (b[o]! | (b[o + 1]! << 8) | (b[o + 2]! << 16) | (b[o + 3]! << 24)) >>> 0;
