@@ -7,12 +7,14 @@ import type { Backend, BackendFactory, BackendLoadOptions, BackendName } from '.
 import type { ModelWeights } from '../model/tensor.js';
 import { BitNetError } from '../errors.js';
 import { createReferenceBackendFactory } from './reference/reference-backend.js';
+import { createWasmBackendFactory } from './wasm/factory.js';
 
 export type BackendChoice = BackendName | 'auto';
 
 const BACKEND_NAMES: readonly BackendName[] = ['reference', 'wasm', 'webgpu'];
 const factories = new Map<BackendName, BackendFactory>();
 factories.set('reference', createReferenceBackendFactory());
+factories.set('wasm', createWasmBackendFactory());
 
 /** Registers (or replaces) the factory for `factory.name`. */
 export function registerBackendFactory(factory: BackendFactory): void {

@@ -65,13 +65,28 @@ export function ternaryAccumulate(m: TernaryMatrix, q: Int8Array): Int32Array {
   }
   const bpr = blocksPerRow(m);
   const block = m.blockScales ? m.scaleBlock : m.cols;
+  if (m.blockScales && block % 4 !== 0) {
+    throw new BitNetError('SHAPE_MISMATCH', `ternary matmul: scale block ${block} is not a multiple of 4`);
+  }
   const rowBytes = (m.cols + 3) >> 2;
   const acc = new Int32Array(m.rows * bpr);
+  const cols = m.cols;
+  const packed = m.packed;
   for (let r = 0; r < m.rows; r++) {
     const base = r * rowBytes;
-    for (let c = 0; c < m.cols; c++) {
-      const t = ((m.packed[base + (c >> 2)]! >> ((c & 3) * 2)) & 3) - 1;
-      if (t !== 0) acc[r * bpr + Math.floor(c / block)] += t * q[c]!;
+    // Walk whole bytes (4 elements each); block boundaries are multiples of 4 for every format.
+    for (let b = 0; b < bpr; b++) {
+      const c0 = b * block;
+      const c1 = Math.min(cols, c0 + block);
+      let s = 0;
+      for (let c = c0; c < c1; c += 4) {
+        const byte = packed[base + (c >> 2)]!;
+        s += ((byte & 3) - 1) * q[c]!;
+        if (c + 1 < c1) s += (((byte >> 2) & 3) - 1) * q[c + 1]!;
+        if (c + 2 < c1) s += (((byte >> 4) & 3) - 1) * q[c + 2]!;
+        if (c + 3 < c1) s += (((byte >> 6) & 3) - 1) * q[c + 3]!;
+      }
+      acc[r * bpr + b] = s;
     }
   }
   return acc;

@@ -198,6 +198,16 @@ class Uploader {
   }
 }
 
+/** Uploads one ternary matrix (kernel tests and benchmarks). */
+export async function uploadTernaryMatrix(rt: WasmRuntime, name: string, m: TernaryMatrix): Promise<DevTernary> {
+  return new Uploader(rt, 1, {}).ternary(name, m);
+}
+
+/** Uploads one float matrix, optionally converted to Q8 (kernel tests and benchmarks). */
+export async function uploadFloatMatrix(rt: WasmRuntime, m: FloatMatrix, toQ8 = false): Promise<DevFloat> {
+  return new Uploader(rt, 1, {}).float(m, toQ8);
+}
+
 /**
  * Copies the model into wasm memory.
  * @throws BitNetError TOO_LARGE (before any copy) when the weights cannot fit in wasm32 memory,

@@ -1,0 +1,263 @@
+/**
+ * The public engine: `createEngine(options)` loads a model (in a worker by default in browsers) and
+ * returns an `Engine` with `generate`, `chat.completions.create`, `embed`, `tokenize`, `metrics` and
+ * `dispose`. The engine stays usable after a request fails; after `dispose()` every call throws
+ * `DISPOSED`, after a worker crash `WORKER_CRASHED`.
+ */
+import type { BackendName } from '../backends/backend.js';
+import { BitNetError, abortError, isBitNetError } from '../errors.js';
+import { resolveModelSource } from '../model/load-model.js';
+import type { CapabilityReport } from '../probe/index.js';
+import type { CoreEvent, CoreInitOptions, CoreInitResult, CoreMetrics, ModelInfo } from '../worker/protocol.js';
+import type { BackendSelection } from '../worker/select-backend.js';
+import { assetBase } from '../worker/assets.js';
+import { chatRequest, chunkStream, collectCompletion, type ChatCompletion, type ChatCompletionCreateParams, type ChatCompletionStream } from './chat.js';
+import type { EngineWarning } from './events.js';
+import { GenerationStream, type GenerationStats } from './generation.js';
+import { badOption, validateEngineOptions, validateGenerateOptions, type EngineOptions, type GenerateOptions } from './options.js';
+import { localTransport, workerTransport, type CoreTransport } from './transport.js';
+
+export interface EngineMetrics extends Omit<CoreMetrics, 'scheduler'> {
+  readonly requests: { readonly active: number; readonly queued: number; readonly completed: number; readonly failed: number; readonly cancelled: number };
+  readonly tokens: { readonly prompt: number; readonly generated: number };
+  readonly batching: { readonly steps: number; readonly meanBatchSize: number; readonly batchSizeCounts: readonly number[] };
+  /** Over requests that completed, as the caller saw them. */
+  readonly latency: { readonly requests: number; readonly meanTtftMs: number; readonly meanDecodeTokensPerS: number; readonly last: GenerationStats | null };
+}
+
+let threadsWarned = false;
+
+function isBrowserMainThread(): boolean {
+  return typeof (globalThis as { window?: unknown }).window !== 'undefined' && typeof (globalThis as { document?: unknown }).document !== 'undefined';
+}
+
+/** Makes the model input absolute (a worker resolves relative URLs against its own script). */
+function resolveModel(model: EngineOptions['model']): CoreInitOptions['model'] {
+  const m = model === undefined || model === 'default' ? resolveModelSource('default') : model;
+  if (typeof m === 'string' || m instanceof URL) {
+    const href = (globalThis as { location?: { href?: string } }).location?.href;
+    const s = String(m);
+    if (href && !/^[a-z][a-z0-9+.-]*:/i.test(s)) return new URL(s, href).href;
+    return s;
+  }
+  return m as CoreInitOptions['model'];
+}
+
+export class Engine {
+  /** Capability report taken in the engine's thread at load. */
+  readonly probe: CapabilityReport;
+  readonly model: ModelInfo;
+  readonly chat: { readonly completions: { create(params: ChatCompletionCreateParams & { stream: true }): Promise<ChatCompletionStream>; create(params: ChatCompletionCreateParams & { stream?: false | null }): Promise<ChatCompletion>; create(params: ChatCompletionCreateParams): Promise<ChatCompletion | ChatCompletionStream> } };
+  private backendName: BackendName;
+  private selectionRef: BackendSelection;
+  private readonly warningList: EngineWarning[];
+  private readonly streams = new Set<GenerationStream>();
+  private done = { requests: 0, ttft: 0, decode: 0, last: null as GenerationStats | null };
+  private disposedFlag = false;
+
+  /** @internal use `createEngine` */
+  constructor(private readonly transport: CoreTransport, init: CoreInitResult) {
+    this.probe = init.probe;
+    this.model = init.model;
+    this.backendName = init.backend;
+    this.selectionRef = init.selection;
+    this.warningList = [...init.warnings];
+    const create = (params: ChatCompletionCreateParams): Promise<ChatCompletion | ChatCompletionStream> => this.createChat(params);
+    this.chat = { completions: { create: create as Engine['chat']['completions']['create'] } };
+  }
+
+  /** The backend running the model now (changes after a GPU device loss). */
+  get backend(): BackendName {
+    return this.backendName;
+  }
+
+  /** Why this backend: every candidate with its status and reason, plus later hand-offs. */
+  get selection(): BackendSelection {
+    return this.selectionRef;
+  }
+
+  get warnings(): readonly EngineWarning[] {
+    return this.warningList;
+  }
+
+  get disposed(): boolean {
+    return this.disposedFlag;
+  }
+
+  /** @internal */
+  handleEvent(e: CoreEvent): void {
+    if (e.type === 'backend') {
+      this.backendName = e.backend;
+      this.selectionRef = e.selection;
+    } else if (e.type === 'warning') this.warningList.push(e.warning);
+  }
+
+  private alive(): void {
+    if (this.disposedFlag) throw new BitNetError('DISPOSED', 'the engine has been disposed');
+    if (this.transport.crashed) throw this.transport.crashed;
+  }
+
+  private mapError = (e: unknown): unknown => {
+    if (this.disposedFlag && !isBitNetError(e, 'DISPOSED')) return new BitNetError('DISPOSED', 'the engine was disposed while the request ran', { cause: e });
+    return e;
+  };
+
+  /**
+   * Generates a continuation of `prompt` (text, or token ids). Returns at once; iterate the result.
+   * @throws BitNetError BAD_OPTION for invalid options, DISPOSED / WORKER_CRASHED (synchronously).
+   */
+  generate(prompt: string | readonly number[], options?: GenerateOptions): GenerationStream {
+    this.alive();
+    const v = validateGenerateOptions(options);
+    const o = v.options;
+    const isTokens = Array.isArray(prompt);
+    if (!isTokens && typeof prompt !== 'string') throw new BitNetError('BAD_INPUT', 'generate: prompt must be a string or an array of token ids');
+    if (isTokens && !(prompt as readonly number[]).every((t) => Number.isSafeInteger(t) && t >= 0)) throw new BitNetError('BAD_INPUT', 'generate: token ids must be non-negative integers');
+    const request = {
+      ...(isTokens ? { promptTokens: [...(prompt as readonly number[])] } : { prompt: prompt as string }),
+      maxTokens: v.maxTokens,
+      stop: v.stop,
+      ...(o.stopTokens ? { stopTokens: [...o.stopTokens] } : {}),
+      ...pick(o, ['temperature', 'topK', 'topP', 'minP', 'repetitionPenalty', 'repetitionLastN', 'seed', 'addBos']),
+    };
+    return this.track(new GenerationStream(this.streamContext(), request, o.signal));
+  }
+
+  private streamContext(): ConstructorParameters<typeof GenerationStream>[0] {
+    return {
+      transport: this.transport,
+      backend: () => this.backendName,
+      mapError: this.mapError,
+      onEnd: (stats) => {
+        if (!stats) return;
+        this.done.requests++;
+        this.done.ttft += stats.ttftMs;
+        this.done.decode += stats.decodeTokensPerS;
+        this.done.last = stats;
+      },
+    };
+  }
+
+  private track(s: GenerationStream): GenerationStream {
+    this.streams.add(s);
+    s.stats.then(() => this.streams.delete(s), () => this.streams.delete(s));
+    return s;
+  }
+
+  private async createChat(params: ChatCompletionCreateParams): Promise<ChatCompletion | ChatCompletionStream> {
+    this.alive();
+    const { request, signal, stream, includeUsage } = chatRequest(params);
+    const gen = this.track(new GenerationStream(this.streamContext(), request, signal));
+    const model = params.model ?? this.model.name;
+    if (stream) return chunkStream(gen, model, () => this.backendName, includeUsage);
+    return collectCompletion(gen, model);
+  }
+
+  /** Mean of the final hidden states of `text`'s tokens, L2-normalised (length = model width). */
+  async embed(text: string): Promise<Float32Array> {
+    this.alive();
+    if (typeof text !== 'string') throw new BitNetError('BAD_INPUT', 'embed: text must be a string');
+    return this.run(() => this.transport.call('embed', text));
+  }
+
+  async tokenize(text: string, options: { addBos?: boolean } = {}): Promise<number[]> {
+    this.alive();
+    if (typeof text !== 'string') throw new BitNetError('BAD_INPUT', 'tokenize: text must be a string');
+    return this.run(() => this.transport.call('tokenize', text, options.addBos));
+  }
+
+  async detokenize(ids: readonly number[]): Promise<string> {
+    this.alive();
+    return this.run(() => this.transport.call('detokenize', [...ids]));
+  }
+
+  async metrics(): Promise<EngineMetrics> {
+    this.alive();
+    const m = await this.run(() => this.transport.call('metrics'));
+    const s = m.scheduler;
+    const n = this.done.requests;
+    return {
+      backend: m.backend,
+      uptimeMs: m.uptimeMs,
+      embeddings: m.embeddings,
+      handoffs: m.handoffs,
+      requests: { active: s.active, queued: s.queued, completed: s.completed, failed: s.failed, cancelled: s.cancelled },
+      tokens: { prompt: s.promptTokens, generated: s.generatedTokens },
+      batching: { steps: s.steps, meanBatchSize: s.steps > 0 ? s.batchedSequences / s.steps : 0, batchSizeCounts: s.batchSizeCounts },
+      latency: { requests: n, meanTtftMs: n > 0 ? this.done.ttft / n : 0, meanDecodeTokensPerS: n > 0 ? this.done.decode / n : 0, last: this.done.last },
+    };
+  }
+
+  private async run<T>(fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (e) {
+      throw this.mapError(e);
+    }
+  }
+
+  /** Stops every request (they reject with DISPOSED), frees the model and ends the worker. Idempotent. */
+  async dispose(): Promise<void> {
+    if (this.disposedFlag) return;
+    this.disposedFlag = true;
+    if (!this.transport.crashed) await this.transport.call('dispose').catch(() => undefined);
+    await this.transport.close();
+  }
+}
+
+function pick<T extends object, K extends keyof T>(o: T, keys: readonly K[]): Partial<Pick<T, K>> {
+  const out: Partial<Pick<T, K>> = {};
+  for (const k of keys) if (o[k] !== undefined) out[k] = o[k];
+  return out;
+}
+
+/**
+ * Loads a model and returns a ready engine.
+ * @throws BitNetError BAD_OPTION (before any work), load errors (NETWORK, HTTP_STATUS, RANGE_UNSUPPORTED,
+ *   BAD_MAGIC, ...), BACKEND_UNAVAILABLE / BACKEND_FAILED, WORKER_CRASHED; AbortError via `signal`.
+ */
+export async function createEngine(options?: EngineOptions): Promise<Engine> {
+  const o = validateEngineOptions(options);
+  if (o.signal?.aborted) throw abortError(o.signal.reason);
+  const useWorker = o.worker ?? isBrowserMainThread();
+  if (!useWorker && o.workerUrl !== undefined) throw badOption('workerUrl', 'only used with worker: true');
+  const transport = useWorker ? await workerTransport(o.workerUrl) : await localTransport();
+  let engine: Engine | null = null;
+  const early: CoreEvent[] = [];
+  const onWarning = (w: EngineWarning): void => {
+    if (w.code === 'THREADS_DISABLED') {
+      if (!threadsWarned) console.warn(w.message);
+      threadsWarned = true;
+    } else if (!o.onWarning) console.warn(`bitnet-web: ${w.message}`);
+    o.onWarning?.(w);
+  };
+  const onEvent = (e: CoreEvent): void => {
+    if (e.type === 'progress') o.onProgress?.(e.progress);
+    else if (e.type === 'warning') onWarning(e.warning);
+    if (engine) engine.handleEvent(e);
+    else if (e.type !== 'progress') early.push(e);
+  };
+  const init: CoreInitOptions = {
+    model: resolveModel(o.model),
+    backend: o.backend ?? 'auto',
+    cache: o.cache ?? true,
+    ...(o.maxContext !== undefined ? { maxContext: o.maxContext } : {}),
+    ...(o.maxBatch !== undefined ? { maxBatch: o.maxBatch } : {}),
+    ...(o.allowFallbackAdapter !== undefined ? { allowFallbackAdapter: o.allowFallbackAdapter } : {}),
+    ...(useWorker && assetBase() ? { assetBase: assetBase()! } : {}),
+  };
+  const aborted = new Promise<never>((_, reject) => o.signal?.addEventListener('abort', () => reject(abortError(o.signal!.reason)), { once: true }));
+  aborted.catch(() => undefined);
+  let result: CoreInitResult;
+  try {
+    result = await Promise.race([transport.call('init', init, transport.callback(onEvent)), aborted]);
+  } catch (e) {
+    await transport.call('dispose').catch(() => undefined);
+    await transport.close().catch(() => undefined);
+    throw e;
+  }
+  engine = new Engine(transport, result);
+  // Warnings are already in `result`; only a backend change could have raced ahead of it.
+  for (const e of early) if (e.type === 'backend') engine.handleEvent(e);
+  return engine;
+}
