@@ -106,6 +106,7 @@ describe('fixture generator', () => {
     expect(await codeOf(makeFixture({ ternaryType: 'TQ2_0', nEmbd: 128, nHead: 2, nHeadKv: 1 }))).toBe('BAD_OPTION');
     expect(await codeOf(makeFixture({ nHead: 3 }))).toBe('BAD_OPTION');
     expect(await codeOf(makeFixture({ vocab: 100 }))).toBe('BAD_OPTION');
+    expect(await codeOf(makeFixture({ nEmbd: 128, nHead: 2, nHeadKv: 1, nFf: 129 }))).toBe('BAD_OPTION');
     expect(await codeOf(makeFixture({ embeddingType: 'Q8_0', nEmbd: 136, nHead: 2, nHeadKv: 2, ternaryType: 'I2_S' }))).toBe('BAD_OPTION');
   });
 

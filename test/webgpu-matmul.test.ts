@@ -129,7 +129,7 @@ describeWebGPU('WebGPU ternary GEMV / GEMM / activation quantization', env, ({ g
       const device = await testDevice(gpu);
       try {
         const t0 = performance.now();
-        const ks = await createKernelSet(device, { dp4a, kvF16: false }, undefined, ['prep', 'gemv', 'gemm']);
+        const ks = await createKernelSet(device, { dp4a, kvF16: false }, undefined, ['prep', 'gemv', 'gemm'], true);
         if (process.env.BITNET_TEST_TIMING) console.log('compile', (performance.now() - t0).toFixed(0), 'ms');
         for (const cs of CASES) {
           let t0 = performance.now();

@@ -67,6 +67,7 @@ function resolve(o: FixtureOptions): Resolved {
   }
   if (r.nEmbd % r.nHead !== 0 || r.nHead % r.nHeadKv !== 0) throw bad('heads must divide nEmbd and nHeadKv must divide nHead');
   if ((r.nEmbd / r.nHead) % 2 !== 0) throw bad('head dimension must be even');
+  if (r.nEmbd % 4 !== 0 || r.nFf % 4 !== 0) throw bad('nEmbd and nFf must be multiples of 4');
   const kvDim = (r.nEmbd / r.nHead) * r.nHeadKv;
   if (r.tt !== 'I2_S' && (r.nEmbd % 256 !== 0 || r.nFf % 256 !== 0)) throw bad(`${r.tt} needs nEmbd and nFf multiples of 256`);
   if (r.tt === 'I2_S' && ((r.nEmbd * kvDim) % 128 !== 0 || (r.nEmbd * r.nFf) % 128 !== 0 || (r.nEmbd * r.nEmbd) % 128 !== 0)) {

@@ -15,7 +15,8 @@ import { FILE_TYPE_I2_S, type GgmlTypeInfo, ggmlTypeByName, resolveGgmlType, ten
 import { GGUF_DEFAULT_ALIGNMENT, GGUF_MAGIC, alignUp } from './gguf.js';
 
 type Chunks = Iterable<Uint8Array> | AsyncIterable<Uint8Array>;
-export type TensorData = Uint8Array | (() => Uint8Array | Promise<Uint8Array> | Chunks);
+/** Eager bytes, or a producer of bytes / byte chunks (sync or async). A producer may reuse its chunk buffer once the next chunk is requested. */
+export type TensorData = Uint8Array | (() => Uint8Array | Chunks | Promise<Uint8Array | Chunks>);
 
 export interface GGUFWriterTensor {
   readonly name: string;

@@ -34,7 +34,6 @@ interface Need {
   readonly name: string;
   readonly kind: Kind;
   readonly dims: readonly number[];
-  readonly optional?: boolean;
 }
 
 const PROJECTIONS = [
@@ -46,14 +45,17 @@ function sameShape(actual: readonly number[], expected: readonly number[]): bool
   return true;
 }
 
-/** The tensors a model needs, in load order. */
-function requiredTensors(c: ModelConfig, file: GGUFFile): Need[] {
+/**
+ * The tensors a model needs, in load order, each validated as soon as it is listed (so a corrupt
+ * `block_count` fails at the first missing layer instead of building a huge list).
+ */
+function requiredTensors(c: ModelConfig, file: GGUFFile): Array<[Need, GGUFTensorInfo]> {
   const qDim = c.nHead * c.headDim;
   const kvDim = c.nHeadKv * c.headDim;
-  const needs: Need[] = [
-    { name: 'token_embd.weight', kind: 'float', dims: [c.nEmbd, c.vocabSize] },
-    { name: 'output_norm.weight', kind: 'norm', dims: [c.nEmbd] },
-  ];
+  const out: Array<[Need, GGUFTensorInfo]> = [];
+  const needs = { push: (n: Need): void => void out.push([n, validate(n, file.tensor(n.name))]) };
+  needs.push({ name: 'token_embd.weight', kind: 'float', dims: [c.nEmbd, c.vocabSize] });
+  needs.push({ name: 'output_norm.weight', kind: 'norm', dims: [c.nEmbd] });
   if (!c.tiedEmbeddings) needs.push({ name: 'output.weight', kind: 'float', dims: [c.nEmbd, c.vocabSize] });
   const projDims: Record<string, number[]> = {
     attn_q: [c.nEmbd, qDim], attn_k: [c.nEmbd, kvDim], attn_v: [c.nEmbd, kvDim], attn_output: [qDim, c.nEmbd],
@@ -69,7 +71,7 @@ function requiredTensors(c: ModelConfig, file: GGUFFile): Need[] {
     }
     for (const [proj] of PROJECTIONS) {
       needs.push({ name: `${p}${proj}.weight`, kind: 'ternary', dims: projDims[proj]! });
-      if (file.tensor(`${p}${proj}.scale`)) needs.push({ name: `${p}${proj}.scale`, kind: 'scale', dims: [1], optional: true });
+      if (file.tensor(`${p}${proj}.scale`)) needs.push({ name: `${p}${proj}.scale`, kind: 'scale', dims: [1] });
       const bias = `${p}${proj}.bias`;
       if (file.tensor(bias)) throw new BitNetError('BAD_CONFIG', `bias tensor "${bias}" is not supported`, { details: { tensor: bias } });
     }
@@ -77,7 +79,7 @@ function requiredTensors(c: ModelConfig, file: GGUFFile): Need[] {
   if (file.tensor('rope_freqs.weight')) {
     throw new BitNetError('BAD_CONFIG', 'tensor "rope_freqs.weight" (RoPE frequency scaling) is not supported', { details: { tensor: 'rope_freqs.weight' } });
   }
-  return needs;
+  return out;
 }
 
 function validate(need: Need, t: GGUFTensorInfo | undefined): GGUFTensorInfo {
@@ -114,16 +116,15 @@ function decode(need: Need, info: GGUFTensorInfo, bytes: Uint8Array): Decoded {
 export async function loadModelWeights(file: GGUFFile, options: LoadWeightsOptions = {}): Promise<ModelWeights> {
   throwIfAborted(options.signal);
   const config = parseModelConfig(file.metadata, file.tensors, { activation: options.activation });
-  const needs = requiredTensors(config, file);
-  const infos = needs.map((n) => validate(n, file.tensor(n.name)));
-  const total = infos.reduce((s, t) => s + t.nbytes, 0);
+  const plan = requiredTensors(config, file);
+  const total = plan.reduce((s, [, t]) => s + t.nbytes, 0);
   const out = new Map<string, Decoded>();
   let loaded = 0;
-  for (let i = 0; i < needs.length; i++) {
+  for (const [need, info] of plan) {
     throwIfAborted(options.signal);
-    const bytes = await file.readTensorBytes(infos[i]!);
-    out.set(needs[i]!.name, decode(needs[i]!, infos[i]!, bytes));
-    loaded += infos[i]!.nbytes;
+    const bytes = await file.readTensorBytes(info);
+    out.set(need.name, decode(need, info, bytes));
+    loaded += info.nbytes;
     options.onProgress?.(loaded, total);
   }
   throwIfAborted(options.signal);

@@ -37,6 +37,14 @@ export function captureScriptBase(): string | null {
 
 /** `import.meta.url` replacement in bundles: the URL of `dist/<relPath>` under the package root. */
 export function bitnetModuleUrl(relPath: string): string {
-  const root = assetBase() ?? new URL('../../', (globalThis as G).location?.href ?? 'file:///').href;
+  let root = assetBase() ?? captureScriptBase();
+  if (root === null) {
+    // A worker started from `<root>/dist/browser/bitnet.worker.js`, before init() set the base.
+    try {
+      root = new URL('../../', (globalThis as G).location?.href ?? '').href;
+    } catch {
+      return relPath;
+    }
+  }
   return new URL(relPath, root).href;
 }

@@ -51,7 +51,8 @@ export class EngineCore implements CoreApi {
     const progress = (p: LoadProgress): void => this.onEvent({ type: 'progress', progress: p });
 
     // Asking for a GPU adapter is skipped when WebGPU cannot be chosen anyway (it loads Dawn in Node).
-    this.probe = await probeCapabilities({ webgpu: options.backend === 'auto' || options.backend === 'webgpu' });
+    const gpuPossible = (options.backend === 'auto' || options.backend === 'webgpu') && listBackendFactories().some((f) => f.name === 'webgpu');
+    this.probe = await probeCapabilities({ webgpu: gpuPossible });
     const opened = await openModel(options.model, { cache: options.cache, onProgress: progress, onWarning: warn });
     const fileSize = opened.source.size;
     const { model, weights } = await loadGGUFModel(opened.source, {

@@ -59,10 +59,20 @@ async function spawnNode(o: SpawnOptions): Promise<SpawnedWorker> {
   const adapterName = 'comlink/dist/esm/node-adapter.mjs';
   const nodeEndpoint = ((await import(/* @vite-ignore */ adapterName)) as { default: (w: unknown) => Endpoint }).default;
   const fromTs = import.meta.url.endsWith('.ts');
-  const url = o.url !== undefined ? o.url : new URL(fromTs ? './engine-worker.ts' : './engine-worker.js', import.meta.url);
-  const worker = new Worker(url instanceof URL ? url : /^[a-z][a-z0-9+.-]*:/i.test(url) && !/^[a-z]:[\\/]/i.test(url) ? new URL(url) : url, {
-    ...(fromTs ? { execArgv: ['--import', 'tsx'] } : {}),
-  });
+  const given = o.url;
+  const target =
+    given === undefined ? new URL(fromTs ? './engine-worker.ts' : './engine-worker.js', import.meta.url)
+    : given instanceof URL ? given
+    : /^[a-z][a-z0-9+.-]*:/i.test(given) && !/^[a-z]:[\\/]/i.test(given) ? new URL(given)
+    : null;
+  let worker: import('node:worker_threads').Worker;
+  if (target && target.pathname.endsWith('.ts')) {
+    // Running from TypeScript sources (tests, tsx): register tsx inside the worker, then load the entry.
+    const api = await tsxApiUrl();
+    worker = new Worker(`import(${JSON.stringify(api)}).then((m) => { m.register(); return import(${JSON.stringify(target.href)}); });`, { eval: true });
+  } else {
+    worker = new Worker(target ?? String(given));
+  }
   const crash = crashSignal();
   let terminating = false;
   worker.on('error', (e: Error) => crash.fire(crashError(e.message, e)));
@@ -79,6 +89,18 @@ async function spawnNode(o: SpawnOptions): Promise<SpawnedWorker> {
       await worker.terminate();
     },
   };
+}
+
+/** file: URL of tsx's ESM register API (dev / test only). */
+async function tsxApiUrl(): Promise<string> {
+  const mod = 'node:module';
+  const url = 'node:url';
+  const path = 'node:path';
+  const { createRequire } = (await import(/* @vite-ignore */ mod)) as typeof import('node:module');
+  const { pathToFileURL } = (await import(/* @vite-ignore */ url)) as typeof import('node:url');
+  const { dirname, join } = (await import(/* @vite-ignore */ path)) as typeof import('node:path');
+  const req = createRequire(import.meta.url);
+  return pathToFileURL(join(dirname(req.resolve('tsx/package.json')), 'dist/esm/api/index.mjs')).href;
 }
 
 function browserWorker(o: SpawnOptions): Worker {

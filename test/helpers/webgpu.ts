@@ -4,7 +4,7 @@
  * When no adapter can be had, `webgpuEnv()` says why, and `describeWebGPU` registers a test that
  * FAILS with "no WebGPU adapter: …" instead of skipping silently.
  */
-import { describe, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { getNodeGPU, nodeGPUError } from '../../src/backends/webgpu/dawn-node.js';
 import { BufferUsage, MapMode } from '../../src/backends/webgpu/gpu-constants.js';
 
@@ -81,3 +81,19 @@ export function dispatch(device: GPUDevice, pipeline: GPUComputePipeline, group:
   pass.end();
   device.queue.submit([enc.finish()]);
 }
+
+/** |got − want| ≤ 1e-4 · (1 + max|want|) element-wise (the whole-model logits tolerance). */
+export function expectClose(got: Float32Array, want: Float32Array, what: string): void {
+  expect(got.length, what).toBe(want.length);
+  let mx = 0;
+  for (const v of want) mx = Math.max(mx, Math.abs(v));
+  const tol = 1e-4 * (1 + mx);
+  let worst = 0;
+  let at = -1;
+  for (let i = 0; i < want.length; i++) {
+    const d = Math.abs(got[i]! - want[i]!);
+    if (!(d <= worst)) { worst = d; at = i; }
+  }
+  expect(worst, `${what}: worst |diff| at ${at}: got ${got[at]} want ${want[at]}`).toBeLessThanOrEqual(tol);
+}
+

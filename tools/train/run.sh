@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Full pipeline: corpus → BPE tokenizer → QAT training → export GGUF → evaluate → model card.
-# Usage: bash tools/train/run.sh   (from anywhere; ~65 min on a 2-core CPU). Resumes if
+# Usage: bash tools/train/run.sh   (from anywhere; ~60 min on a 2-core CPU). Resumes if
 # tools/train/work/run/ckpt.pt exists. Extra args are passed to train.py (e.g. --steps 30).
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -9,6 +9,6 @@ mkdir -p work
 $PY corpus.py work
 cp work/validation.txt ../../models/kjv-validation.txt
 [ -f work/tokenizer.json ] || $PY bpe.py work/train.txt work/tokenizer.json 3072
-$PY train.py --data work --out work/run --steps 1250 --batch 16 --ctx 256 --dim 256 --layers 4 \
-  --heads 4 --kv-heads 2 --ffn 768 --lr 2.5e-3 --warmup 100 --minutes 66 "$@"
+$PY train.py --data work --out work/run --steps 2400 --batch 8 --ctx 256 --dim 256 --layers 4 \
+  --heads 4 --kv-heads 2 --ffn 640 --lr 2e-3 --warmup 60 --minutes 55 "$@"
 bash finish.sh

@@ -3,11 +3,12 @@
 Usage: python3 train.py --data work --out work/run [--steps N] [--minutes M] [shape/optim flags]
 - Inputs: DATA/train.txt, DATA/validation.txt, DATA/tokenizer.json (made by corpus.py / bpe.py).
 - Deterministic for a given --seed: torch/numpy seeds, data order from data.TrainBatches.
-- AdamW, linear warmup then cosine decay to --min-lr-frac · lr over --steps.
-- Logs to OUT/train.log; checkpoints OUT/ckpt.pt every --ckpt-minutes and when stopping. A rerun with
-  the same OUT resumes from the checkpoint. --minutes is a hard wall-clock budget (counted across
-  resumes): when exceeded the run checkpoints and stops early (the schedule is not shortened).
-- At the end evaluates the shadow weights (full precision, no quantization) and the fake-quantized
+- AdamW, linear warmup (--warmup steps) then cosine decay to --min-lr-frac · lr. The schedule
+  position is max(step/--steps, elapsed/--minutes) (see progress()); training ends when it reaches 1.
+  Every step's lr is appended to OUT/lr.tsv so a time-driven run can be replayed exactly.
+- Logs to OUT/train.log; checkpoints OUT/ckpt.pt every --ckpt-minutes and at the end. A rerun with
+  the same OUT resumes from the checkpoint (elapsed time is counted across resumes).
+- With --final-eval, at the end evaluates the shadow weights (full precision, no quantization) and the fake-quantized
   model on the whole validation split (data.py windowing) and writes OUT/summary.json.
 """
 import argparse
@@ -45,17 +46,27 @@ def parse():
     p.add_argument("--min-lr-frac", type=float, default=0.1)
     p.add_argument("--warmup", type=int, default=100)
     p.add_argument("--weight-decay", type=float, default=0.1)
-    p.add_argument("--minutes", type=float, default=60.0)
+    p.add_argument("--minutes", type=float, default=55.0)
     p.add_argument("--ckpt-minutes", type=float, default=5.0)
     p.add_argument("--eval-every", type=int, default=100)
     p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--final-eval", action="store_true", help="full validation eval at the end "
+                   "(evaluate.py does it anyway)")
     return p.parse_args()
 
 
-def lr_at(step, a):
+def progress(step, elapsed, a):
+    """Schedule position in [0, 1]: max of step/steps and elapsed/(minutes·60). On an uncontended
+    machine the step term dominates (deterministic); when the shared CPU is slow the wall-clock term
+    takes over so the cosine decay still completes inside the budget."""
+    return max(step / a.steps, elapsed / (a.minutes * 60))
+
+
+def lr_at(step, p, a):
     if step < a.warmup:
         return a.lr * (step + 1) / a.warmup
-    t = min(1.0, (step - a.warmup) / max(1, a.steps - a.warmup))
+    p0 = a.warmup / a.steps
+    t = min(1.0, max(0.0, (p - p0) / (1 - p0)))
     return a.lr * (a.min_lr_frac + (1 - a.min_lr_frac) * 0.5 * (1 + math.cos(math.pi * t)))
 
 
@@ -121,14 +132,15 @@ def main():
 
     t_start, t_ckpt, t_log, tok_log = time.time() - elapsed, time.time(), time.time(), 0
     model.train()
-    stopped_early = False
-    while step < a.steps:
-        if (time.time() - t_start) / 60 > a.minutes:
-            stopped_early = True
-            say(f"wall-clock budget of {a.minutes} min reached at step {step}")
+    lr_log = open(os.path.join(a.out, "lr.tsv"), "a", buffering=1)
+    while True:
+        p = progress(step, time.time() - t_start, a)
+        if p >= 1.0:
             break
+        lr = lr_at(step, p, a)
+        lr_log.write(f"{step}\t{lr:.9g}\n")
         for g in opt.param_groups:
-            g["lr"] = lr_at(step, a)
+            g["lr"] = lr
         x, y = batches.get(step)
         logits = model(torch.from_numpy(x))
         loss = F.cross_entropy(logits.view(-1, cfg.vocab), torch.from_numpy(y).view(-1))
@@ -141,7 +153,7 @@ def main():
         elapsed = time.time() - t_start
         if step % 10 == 0 or step == 1:
             now = time.time()
-            say(f"step {step} loss {loss.item():.4f} lr {lr_at(step - 1, a):.2e} epoch "
+            say(f"step {step} loss {loss.item():.4f} lr {lr:.2e} progress {p:.3f} epoch "
                 f"{batches.epochs(step):.2f} tok/s {tok_log / (now - t_log):.0f} elapsed {elapsed:.0f}s")
             t_log, tok_log = now, 0
         if step % a.eval_every == 0:
@@ -150,17 +162,19 @@ def main():
         if time.time() - t_ckpt > a.ckpt_minutes * 60:
             save(False)
             t_ckpt = time.time()
-    save(not stopped_early)
-    shadow = evaluate(model, windows, False)
-    fq = evaluate(model, windows, True)
+    time_driven = step < a.steps
+    say(f"schedule finished at step {step} ({'wall-clock' if time_driven else 'step'}-driven)")
+    save(True)
+    shadow = evaluate(model, windows, False) if a.final_eval else None
+    fq = evaluate(model, windows, True) if a.final_eval else None
     summary = {"config": cfg.to_dict(), "params": model.n_params(), "steps": step,
-               "planned_steps": a.steps, "stopped_early": stopped_early,
+               "planned_steps": a.steps, "schedule_time_driven": time_driven,
                "train_tokens_seen": step * a.batch * a.ctx, "train_split_tokens": int(len(ids)),
                "epochs": batches.epochs(step), "wall_seconds": elapsed, "val_tokens": len(val_ids),
                "shadow_fp_val_loss": shadow, "fakequant_val_loss": fq, "args": vars(a)}
     with open(os.path.join(a.out, "summary.json"), "w") as f:
         json.dump(summary, f, indent=2)
-    say(f"done step {step} shadow_fp_val_loss {shadow:.4f} fakequant_val_loss {fq:.4f}")
+    say(f"done step {step} shadow_fp_val_loss {shadow} fakequant_val_loss {fq}")
 
 
 if __name__ == "__main__":

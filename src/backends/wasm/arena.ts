@@ -30,7 +30,7 @@ export interface ArenaViews {
  * @throws BitNetError OUT_OF_MEMORY when no reservation succeeds.
  */
 export function createMemory(shared: boolean, minPages: number, maxPages = MAX_PAGES): WebAssembly.Memory {
-  const initial = Math.max(INITIAL_PAGES, Math.min(minPages, MAX_PAGES));
+  const initial = Math.max(INITIAL_PAGES, Math.min(minPages, maxPages));
   if (!shared) {
     try {
       return new WebAssembly.Memory({ initial: INITIAL_PAGES, maximum: maxPages });

@@ -6,6 +6,7 @@
  * `maxTokens` tokens are allocated once.
  */
 import type { LayerWeights, ModelConfig } from '../../model/tensor.js';
+import { BitNetError } from '../../errors.js';
 import { AJOB_BYTES, FMT, LJOB_BYTES, TJOB_BYTES, writeAJob, writeLJob, writeTJob, type TMatDesc } from './abi.js';
 import type { KvPagePool } from './kv-pages.js';
 import { padCols, type DevModel, type DevTernary } from './weights.js';
@@ -119,7 +120,9 @@ export class WasmTransformer {
         layerOff: this.kv.layerOff(l), vOff: this.kv.vOff, nHead: c.nHead, nKv: c.nHeadKv, headDim: c.headDim,
         scale: Math.fround(1 / Math.sqrt(c.headDim)), scratch: b.ATTS!, scratchStride: (c.nHead / c.nHeadKv) * this.kv.g.maxContext,
       });
-      rt.run('bn_attention', b.AJOB!);
+      let attWork = 0;
+      for (const tk of tokens) attWork += (tk.pos + 1) * qd * 2;
+      rt.run('bn_attention', b.AJOB!, attWork);
       if (c.subNorms) ex.bn_rmsnorm(b.ATT!, qd, L.attnSubNorm, b.ATT!, qd, qd, n, eps);
       this.project(b.ATT!, qd, n, [{ m: L.wo, out: b.O!, ldo: d, outScale: s.o }]);
       ex.bn_add(b.X!, d, b.O!, d, d, n);
@@ -142,6 +145,9 @@ export class WasmTransformer {
     const ex = rt.ex;
     const colsPad = padCols(cols);
     const nChunks = colsPad / 64;
+    for (const p of projs) {
+      if (p.m.cols !== cols) throw new BitNetError('SHAPE_MISMATCH', `projection input width ${cols} != matrix cols ${p.m.cols}`);
+    }
     ex.bn_quantize(x, cols, cols, n, b.ACT!, colsPad, b.CS!, b.ASCALE!);
     const mats: TMatDesc[] = projs.map((p, i) => {
       const bs = b.BS! + i * this.maxTokens * this.maxChunks * 4;
@@ -150,7 +156,9 @@ export class WasmTransformer {
     });
     const v = rt.arena.v;
     writeTJob(v.u32, v.f32, b.TJOB!, { nTok: n, colsPad, accMode: false, act: b.ACT!, actScale: b.ASCALE!, mats });
-    rt.run('bn_ternary', b.TJOB!);
+    let rows = 0;
+    for (const p of projs) rows += p.m.rows;
+    rt.run('bn_ternary', b.TJOB!, rows * colsPad * n);
   }
 
   /**
@@ -172,7 +180,7 @@ export class WasmTransformer {
       mat: o.ptr, fmt: o.fmt, rows: o.rows, cols: o.cols, nTok: n, x: b.LX!, ldx: d, out: b.LOUT!, ldo: o.rows,
       xq: int8 ? b.Q8X! : 0, xqScale: int8 ? b.Q8D! : 0,
     });
-    rt.run('bn_logits', b.LJOB!);
+    rt.run('bn_logits', b.LJOB!, o.rows * o.cols * n);
     return b.LOUT!;
   }
 }

@@ -29,6 +29,10 @@ export interface WasmBackendOptions extends BackendLoadOptions {
   readonly kvPageSize?: number;
   /** Busy-wait polls before blocking (threads). */
   readonly spin?: number;
+  /** Cap on wasm memory in bytes (default 4 GiB); growth past it fails with OUT_OF_MEMORY. */
+  readonly maxMemoryBytes?: number;
+  /** Jobs below this many multiply-adds skip the worker pool (default 2^19). */
+  readonly minParallelWork?: number;
 }
 
 type OutputMode = NonNullable<ForwardOptions['output']>;
@@ -92,6 +96,8 @@ export class WasmBackend implements Backend {
       threads,
       ...(options.wasmPath !== undefined ? { wasmPath: options.wasmPath } : {}),
       ...(options.spin !== undefined ? { spin: options.spin } : {}),
+      ...(options.maxMemoryBytes !== undefined ? { maxMemoryBytes: options.maxMemoryBytes } : {}),
+      ...(options.minParallelWork !== undefined ? { minParallelWork: options.minParallelWork } : {}),
       expectedPages: Math.ceil(need / PAGE),
     });
     try {

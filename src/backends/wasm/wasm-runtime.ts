@@ -5,7 +5,7 @@
  */
 import { BitNetError } from '../../errors.js';
 import type { KernelExports, ParallelOp } from './abi.js';
-import { MAX_PAGES, WasmArena, createMemory } from './arena.js';
+import { INITIAL_PAGES, MAX_PAGES, PAGE, WasmArena, createMemory } from './arena.js';
 import { WasmThreadPool } from './thread-pool.js';
 import { loadWasmModule } from './wasm-loader.js';
 
@@ -20,6 +20,13 @@ export interface WasmRuntimeOptions {
   readonly expectedPages?: number;
   /** Per-worker C stack bytes (see ThreadPoolOptions.stackBytes). */
   readonly stackBytes?: number;
+  /** Cap on the linear memory in bytes (default and maximum: 4 GiB). */
+  readonly maxMemoryBytes?: number;
+  /**
+   * Jobs whose estimated work (multiply-adds) is below this run on the calling thread only,
+   * where a dispatch round trip would cost more than it saves. Default 2^19.
+   */
+  readonly minParallelWork?: number;
 }
 
 export class WasmRuntime {
@@ -27,13 +34,15 @@ export class WasmRuntime {
   readonly arena: WasmArena;
   readonly pool: WasmThreadPool | null;
   readonly threads: number;
+  readonly minParallelWork: number;
   private closed = false;
 
-  private constructor(ex: KernelExports, arena: WasmArena, pool: WasmThreadPool | null) {
+  private constructor(ex: KernelExports, arena: WasmArena, pool: WasmThreadPool | null, minParallelWork: number) {
     this.ex = ex;
     this.arena = arena;
     this.pool = pool;
     this.threads = pool ? pool.threads : 1;
+    this.minParallelWork = minParallelWork;
   }
 
   /** @throws BitNetError BACKEND_UNAVAILABLE / BACKEND_FAILED / OUT_OF_MEMORY */
@@ -41,7 +50,8 @@ export class WasmRuntime {
     const threads = Math.max(1, Math.floor(options.threads ?? 1));
     const shared = threads > 1;
     const module = await loadWasmModule(shared ? 'threads' : 'single', options.wasmPath);
-    const memory = createMemory(shared, options.expectedPages ?? 0, MAX_PAGES);
+    const maxPages = Math.max(INITIAL_PAGES, Math.min(MAX_PAGES, Math.floor((options.maxMemoryBytes ?? MAX_PAGES * PAGE) / PAGE)));
+    const memory = createMemory(shared, Math.min(options.expectedPages ?? 0, maxPages), maxPages);
     let ex: KernelExports;
     try {
       const inst = await WebAssembly.instantiate(module, { env: { memory } });
@@ -56,12 +66,15 @@ export class WasmRuntime {
       ...(options.spin !== undefined ? { spin: options.spin } : {}),
       ...(options.stackBytes !== undefined ? { stackBytes: options.stackBytes } : {}),
     }) : null;
-    return new WasmRuntime(ex, arena, pool);
+    return new WasmRuntime(ex, arena, pool, options.minParallelWork ?? 1 << 19);
   }
 
-  /** Runs a parallel kernel over all threads (or directly when single-threaded). */
-  run(op: ParallelOp, job: number): void {
-    if (this.pool) this.pool.run(op, job);
+  /**
+   * Runs a parallel kernel over all threads, or directly on this thread when single-threaded or
+   * when `work` (estimated multiply-adds) is below minParallelWork.
+   */
+  run(op: ParallelOp, job: number, work = Infinity): void {
+    if (this.pool && work >= this.minParallelWork) this.pool.run(op, job);
     else this.ex[op](job, 0, 1);
   }
 

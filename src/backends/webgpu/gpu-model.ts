@@ -23,7 +23,7 @@ export interface Dispatch {
   readonly label: string;
   readonly pipeline: PipelineKey;
   readonly group: GPUBindGroup;
-  readonly grid: readonly [number, number, number?];
+  readonly grid: readonly number[];
   /** Bytes of weights it streams (GEMV bandwidth); 0 when not a weight matmul. */
   readonly weightBytes: number;
 }
@@ -109,7 +109,7 @@ export class GpuModel {
     let nb = 0;
     for (const n of normList) { normOffsets.push(nb); nb += align(n.byteLength); }
     const norms = mk(nb, 'norms');
-    normList.forEach((n, i) => d.queue.writeBuffer(norms, normOffsets[i]!, n));
+    normList.forEach((n, i) => d.queue.writeBuffer(norms, normOffsets[i]!, n.slice()));
     const normRange = (i: number): GPUBufferBinding => ({ buffer: norms, offset: normOffsets[i]!, size: normList[i]!.byteLength });
     const half = c.ropeDim >> 1;
     const ropeTab = new Float32Array(plan.maxContext * Math.max(1, half) * 2);

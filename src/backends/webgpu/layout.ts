@@ -9,7 +9,7 @@
  */
 import type { FloatMatrix, ModelConfig, ModelWeights, TernaryMatrix } from '../../model/tensor.js';
 import { BitNetError } from '../../errors.js';
-import { floatRowBytes } from '../reference/float-rows.js';
+import { floatRowBytes } from '../../model/formats/float.js';
 import { ternaryGpuShape, type TernaryGpuShape } from './repack.js';
 
 export const STORAGE_ALIGN = 256;

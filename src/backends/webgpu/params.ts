@@ -7,7 +7,7 @@ import type { TernaryGpuShape } from './repack.js';
 export const UNIFORM_ALIGN = 256;
 
 /** Writes u32/f32 fields in order into a 16-byte padded ArrayBuffer. */
-function pack(fields: ReadonlyArray<readonly ['u' | 'f', number]>): Uint8Array {
+function pack(fields: ReadonlyArray<readonly ['u' | 'f', number]>): Uint8Array<ArrayBuffer> {
   const bytes = Math.ceil((fields.length * 4) / 16) * 16;
   const buf = new ArrayBuffer(bytes);
   const dv = new DataView(buf);
@@ -16,7 +16,7 @@ function pack(fields: ReadonlyArray<readonly ['u' | 'f', number]>): Uint8Array {
 }
 
 /** matmul_common.wgsl MatParams for one row range [rowOffset, rowOffset + shape.rows) of a matrix. */
-export function matParams(shape: TernaryGpuShape, o: { actStride: number; rowOffset: number; rowsTotal: number; residual: boolean; outScale: number }): Uint8Array {
+export function matParams(shape: TernaryGpuShape, o: { actStride: number; rowOffset: number; rowsTotal: number; residual: boolean; outScale: number }): Uint8Array<ArrayBuffer> {
   return pack([
     ['u', shape.rows],
     ['u', shape.k16],
@@ -38,7 +38,7 @@ export const PREP_WRITE_F32 = 8;
 export const PREP_QUANT = 16;
 
 /** quant.wgsl PrepParams. */
-export function prepParams(o: { n: number; flags: number; inStride: number; outStride: number; qStride: number; eps: number }): Uint8Array {
+export function prepParams(o: { n: number; flags: number; inStride: number; outStride: number; qStride: number; eps: number }): Uint8Array<ArrayBuffer> {
   return pack([
     ['u', o.n],
     ['u', o.flags],
@@ -50,7 +50,7 @@ export function prepParams(o: { n: number; flags: number; inStride: number; outS
 }
 
 /** matmul_common.wgsl Step (also read by the logits kernel). */
-export function stepParams(nTokens: number, nOut: number): Uint8Array {
+export function stepParams(nTokens: number, nOut: number): Uint8Array<ArrayBuffer> {
   return pack([
     ['u', nTokens],
     ['u', nOut],

@@ -53,7 +53,8 @@ async function compile(device: GPUDevice, kernel: KernelName, code: string): Pro
 }
 
 /**
- * Compiles every kernel (or those in `only`) for `variant`.
+ * Compiles every kernel (or those in `only`) for `variant`; with `accVariants` also the ACC_MODE
+ * GEMV / GEMM pipelines that output raw integer accumulators (tests).
  * @throws BitNetError BACKEND_FAILED with the compiler messages when a shader does not compile or a
  *   pipeline cannot be created.
  */
@@ -62,6 +63,7 @@ export async function createKernelSet(
   variant: ShaderVariant,
   sources?: ShaderSources,
   only?: readonly KernelName[],
+  accVariants = false,
 ): Promise<KernelSet> {
   const kernels = only ? [...only] : (Object.keys(KERNEL_BINDINGS) as KernelName[]);
   const layouts = {} as Record<KernelName, GPUBindGroupLayout>;
@@ -83,8 +85,8 @@ export async function createKernelSet(
   const pipelines = {} as Record<PipelineKey, GPUComputePipeline>;
   await Promise.all([
     ...kernels.map(async (k) => (pipelines[k] = await make(k, k))),
-    ...(kernels.includes('gemv') ? [make('gemvAcc', 'gemv', { ACC_MODE: 1 }).then((p) => (pipelines.gemvAcc = p))] : []),
-    ...(kernels.includes('gemm') ? [make('gemmAcc', 'gemm', { ACC_MODE: 1 }).then((p) => (pipelines.gemmAcc = p))] : []),
+    ...(accVariants && kernels.includes('gemv') ? [make('gemvAcc', 'gemv', { ACC_MODE: 1 }).then((p) => (pipelines.gemvAcc = p))] : []),
+    ...(accVariants && kernels.includes('gemm') ? [make('gemmAcc', 'gemm', { ACC_MODE: 1 }).then((p) => (pipelines.gemmAcc = p))] : []),
   ]);
   return { device, variant, layouts, pipelines };
 }

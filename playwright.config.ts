@@ -1,0 +1,51 @@
+/**
+ * End-to-end tests of the demo and examples in Debian's Chromium (`/usr/bin/chromium`; browsers
+ * are never downloaded). WebGPU runs through SwiftShader (software), so generations are kept tiny.
+ * The server is `demo/serve.ts --test-hooks` (builds, then serves with COOP/COEP, a request log and
+ * fault injection). Screenshots of each demo state go to e2e/artifacts/ (gitignored).
+ *
+ * Projects: `chromium` (WebGPU on), `chromium-no-webgpu` (WebGPU removed from the browser, for the
+ * wasm-path tests in e2e/*.nogpu.spec.ts).
+ */
+import { defineConfig } from '@playwright/test';
+
+const PORT = Number(process.env.BITNET_E2E_PORT ?? 4317);
+const BASE_ARGS = ['--no-sandbox', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--disable-dev-shm-usage'];
+const GPU_ARGS = ['--enable-unsafe-webgpu', '--enable-unsafe-swiftshader', '--use-angle=swiftshader', '--enable-features=Vulkan'];
+
+export default defineConfig({
+  testDir: 'e2e',
+  outputDir: 'test-results/e2e',
+  timeout: 90_000,
+  expect: { timeout: 30_000 },
+  fullyParallel: false,
+  workers: 1,
+  retries: 0,
+  forbidOnly: !!process.env.CI,
+  reporter: process.env.CI ? [['list'], ['html', { open: 'never', outputFolder: 'test-results/e2e-report' }]] : [['list']],
+  use: {
+    baseURL: `http://127.0.0.1:${PORT}/`,
+    browserName: 'chromium',
+    headless: true,
+    viewport: { width: 1280, height: 900 },
+    launchOptions: { executablePath: '/usr/bin/chromium', args: [...BASE_ARGS, ...GPU_ARGS] },
+    screenshot: 'only-on-failure',
+    trace: 'off',
+  },
+  projects: [
+    { name: 'chromium', testIgnore: /\.nogpu\.spec\.ts$/ },
+    {
+      name: 'chromium-no-webgpu',
+      testMatch: /\.nogpu\.spec\.ts$/,
+      use: { launchOptions: { executablePath: '/usr/bin/chromium', args: [...BASE_ARGS, '--disable-blink-features=WebGPU'] } },
+    },
+  ],
+  webServer: {
+    command: `node --import tsx demo/serve.ts --port ${PORT} --test-hooks`,
+    url: `http://127.0.0.1:${PORT}/`,
+    reuseExistingServer: false,
+    timeout: 240_000,
+    stdout: 'pipe',
+    stderr: 'pipe',
+  },
+});
