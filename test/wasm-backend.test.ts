@@ -214,7 +214,8 @@ describe('contract', () => {
     };
     const err = await WasmBackend.create(big).catch((e: unknown) => e);
     expect(isBitNetError(err, 'TOO_LARGE'), String(err)).toBe(true);
-    const oom = await WasmBackend.create(w, { maxMemoryBytes: 17 << 20 }).catch((e: unknown) => e);
+    // Memory capped at its initial 16 MiB; 4096-token scratch buffers need ~100 MB.
+    const oom = await WasmBackend.create(w, { maxMemoryBytes: 16 << 20, maxBatchTokens: 4096 }).catch((e: unknown) => e);
     expect(isBitNetError(oom, 'OUT_OF_MEMORY'), String(oom)).toBe(true);
   });
 });

@@ -1,9 +1,8 @@
 /**
- * GPU-side sampling (`sampleNext`): greedy tokens identical to the reference backend's argmax, and
- * seeded non-greedy draws identical to the CPU Sampler (src/runtime/sampler.ts) fed the same GPU
- * logits (top-k / top-p / min-p / repetition penalty on the exact sorted path). The wide-nucleus
- * fallback (vocabulary > 1024 with neither top-k nor a nucleus inside the best 1024) is checked for
- * determinism, validity and its limit at a tiny temperature. Uses an F16-embedding fixture.
+ * `sampleNext` end to end (forward + GPU sampling, only ids read back) on an F16-embedding fixture:
+ * greedy tokens identical to the reference backend's argmax, and seeded draws identical to the CPU
+ * Sampler fed the same GPU logits, with the per-sequence RNG carried across calls. The kernel's
+ * option coverage is in webgpu-sampling-kernel.test.ts.
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { ReferenceBackend } from '../src/backends/reference/reference-backend.js';
@@ -20,14 +19,14 @@ describeWebGPU('WebGPU sampling', env, ({ gpu }) => {
   let w: ModelWeights;
   let gb: WebGPUBackend;
   beforeAll(async () => {
-    const m = await loadModel(await makeFixture({ embeddingType: 'F16', nEmbd: 64, nFf: 128, nHead: 4, nHeadKv: 2, vocab: 1500, nMerges: 8, nLayer: 1, contextLength: 64 }), { onWarning: () => undefined });
+    const m = await loadModel(await makeFixture({ embeddingType: 'F16', nEmbd: 64, nFf: 128, nHead: 4, nHeadKv: 2, vocab: 300, nMerges: 8, nLayer: 1, contextLength: 64 }), { onWarning: () => undefined });
     await m.file.close();
     w = m.weights;
     gb = await WebGPUBackend.create(w, { gpu, allowFallbackAdapter: true, maxSequences: 4, maxBatch: 8 });
   });
   afterAll(async () => gb?.dispose());
 
-  const prompt = [5, 17, 200, 3, 9, 1400];
+  const prompt = [5, 17, 200, 3, 9, 299];
 
   it('greedy tokens are identical to the reference backend', async () => {
     const rb = new ReferenceBackend(w);
@@ -35,7 +34,7 @@ describeWebGPU('WebGPU sampling', env, ({ gpu }) => {
     const sg = gb.createSequence();
     let [rl] = await rb.forward([{ seq: sr, tokens: prompt }]);
     let [tg] = await gb.sampleNext([{ seq: sg, tokens: prompt }], { temperature: 0 });
-    for (let i = 0; i < 6; i++) {
+    for (let i = 0; i < 4; i++) {
       const tr = argmax(rl!);
       expect(tg, `step ${i}`).toBe(tr);
       [rl] = await rb.forward([{ seq: sr, tokens: [tr] }]);
@@ -45,9 +44,7 @@ describeWebGPU('WebGPU sampling', env, ({ gpu }) => {
   });
 
   const exact: SamplingOptions[] = [
-    { temperature: 0.8, topK: 40, topP: 0.95, seed: 1 },
-    { temperature: 1.3, topK: 0, topP: 0.6, minP: 0.02, seed: 2 },
-    { temperature: 1, topK: 7, topP: 1, repetitionPenalty: 1.5, repetitionLastN: 16, seed: 3 },
+    { temperature: 1.2, topK: 40, topP: 0.95, repetitionPenalty: 1.3, seed: 1 },
   ];
   for (const opts of exact) {
     it(`seeded draws equal the CPU Sampler on the same logits: ${JSON.stringify(opts)}`, async () => {
@@ -57,7 +54,7 @@ describeWebGPU('WebGPU sampling', env, ({ gpu }) => {
       const history = [...prompt];
       let [logits] = await gb.forward([{ seq: sa, tokens: prompt }]);
       let [id] = await gb.sampleNext([{ seq: sb, tokens: prompt }], opts);
-      for (let i = 0; i < 8; i++) {
+      for (let i = 0; i < 4; i++) {
         const want = cpu.sample(logits!, history);
         expect(id, `step ${i}`).toBe(want);
         history.push(want);
@@ -69,17 +66,4 @@ describeWebGPU('WebGPU sampling', env, ({ gpu }) => {
     });
   }
 
-  it('wide-nucleus fallback: deterministic per seed, valid ids, argmax at a tiny temperature', async () => {
-    const s = [gb.createSequence(), gb.createSequence(), gb.createSequence()];
-    const wide: SamplingOptions = { temperature: 5, topK: 0, topP: 0.99, seed: 42 };
-    const a = await gb.sampleNext([{ seq: s[0]!, tokens: prompt }, { seq: s[1]!, tokens: prompt }], [wide, wide]);
-    expect(a[0]).toBe(a[1]);
-    expect(a[0]! >= 0 && a[0]! < 1500).toBe(true);
-    const [logits] = await gb.forward([{ seq: s[2]!, tokens: prompt }]);
-    const [cold] = await gb.sampleNext([{ seq: s[0]!, tokens: [1] }], { temperature: 1e-3, topK: 0, topP: 1, seed: 7 });
-    const [ref] = await gb.forward([{ seq: s[2]!, tokens: [1] }]);
-    expect(cold).toBe(argmax(ref!));
-    expect(logits!.length).toBe(1500);
-    for (const q of s) gb.freeSequence(q);
-  });
 });

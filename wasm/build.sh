@@ -17,4 +17,6 @@ COMMON=(-O3 -msimd128 -msse4.1 --no-entry -sSTANDALONE_WASM -sIMPORTED_MEMORY -s
   "-sEXPORTED_FUNCTIONS=$EXPORTS" -Wall -Wextra -Wno-unused-parameter)
 emcc "${COMMON[@]}" "${SRC[@]}" -o build/bitnet-simd.wasm
 emcc "${COMMON[@]}" -matomics -mbulk-memory -Wl,--shared-memory "${SRC[@]}" -o build/bitnet-simd-mt.wasm
+# Fingerprint of the sources these binaries were built from (test/wasm-build.test.ts checks it).
+cat $(ls *.h *.c | LC_ALL=C sort) build.sh | sha256sum | cut -d' ' -f1 > build/sources.sha256
 ls -l build/*.wasm | awk '{print "build:wasm:", $5, $9}'

@@ -59,7 +59,10 @@ export interface BackendFactory {
   readonly name: BackendName;
   /** Higher runs first in 'auto' selection. */
   readonly priority: number;
-  /** Why it cannot run here, or null when it can. Never throws. */
-  unavailableReason(): Promise<string | null>;
+  /**
+   * Why it cannot run here, or null when it can. Never throws. `request.allowFallbackAdapter`: the
+   * caller accepts a software GPU adapter (WebGPU named explicitly); factories may ignore it.
+   */
+  unavailableReason(request?: { readonly allowFallbackAdapter?: boolean }): Promise<string | null>;
   create(weights: ModelWeights, options?: BackendLoadOptions): Promise<Backend>;
 }

@@ -7,6 +7,7 @@ import type { Backend, BackendFactory, BackendLoadOptions, BackendName } from '.
 import type { ModelWeights } from '../model/tensor.js';
 import { BitNetError } from '../errors.js';
 import { createReferenceBackendFactory } from './reference/reference-backend.js';
+import { createWebGPUBackendFactory } from './webgpu/factory.js';
 import { createWasmBackendFactory } from './wasm/factory.js';
 
 export type BackendChoice = BackendName | 'auto';
@@ -14,6 +15,8 @@ export type BackendChoice = BackendName | 'auto';
 const BACKEND_NAMES: readonly BackendName[] = ['reference', 'wasm', 'webgpu'];
 const factories = new Map<BackendName, BackendFactory>();
 factories.set('reference', createReferenceBackendFactory());
+// WebGPU (navigator.gpu, or Dawn in Node): a software adapter only when named explicitly.
+factories.set('webgpu', createWebGPUBackendFactory());
 factories.set('wasm', createWasmBackendFactory());
 
 /** Registers (or replaces) the factory for `factory.name`. */
@@ -46,7 +49,7 @@ export async function selectBackendFactory(choice: BackendChoice = 'auto'): Prom
   if (choice !== 'auto') {
     const f = factories.get(choice);
     if (!f) throw new BitNetError('BACKEND_UNAVAILABLE', `backend '${choice}' is not available in this build (not registered)`, { details: { backend: choice } });
-    const why = await f.unavailableReason();
+    const why = await f.unavailableReason({ allowFallbackAdapter: true });
     if (why !== null) throw new BitNetError('BACKEND_UNAVAILABLE', `backend '${choice}' cannot run here: ${why}`, { details: { backend: choice, reason: why } });
     return f;
   }

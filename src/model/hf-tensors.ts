@@ -12,8 +12,8 @@
  *   round to nearest even; bf16 → f16 through a 64 K-entry table).
  */
 import { BitNetError } from '../errors.js';
-import { bf16ToF32, f16Table, f32ToF16 } from './formats/f16.js';
-import { gatherCodes, lanesHaveCode3, leWords, perTensorTernary, ternaryRowBytes } from './formats/ternary.js';
+import { f16Table, f32ToF16 } from './formats/f16.js';
+import { HOST_LE, gatherCodes, lanesHaveCode3, leWords, perTensorTernary, ternaryRowBytes } from './formats/ternary.js';
 import type { SafetensorsDtype } from './safetensors.js';
 import type { TernaryMatrix } from './tensor.js';
 
@@ -23,14 +23,20 @@ let BF16_F32: Float32Array | null = null;
 let BF16_F16: Uint16Array | null = null;
 
 function bf16Table(): Float32Array {
-  if (!BF16_F32) BF16_F32 = Float32Array.from({ length: 65536 }, (_, h) => bf16ToF32(h));
+  if (!BF16_F32) {
+    // bf16 bits are the high half of the f32 bits.
+    const u = new Uint32Array(65536);
+    for (let h = 0; h < 65536; h++) u[h] = h << 16;
+    BF16_F32 = new Float32Array(u.buffer);
+  }
   return BF16_F32;
 }
 
 function bf16ToF16Table(): Uint16Array {
   if (!BF16_F16) {
     const t = bf16Table();
-    BF16_F16 = Uint16Array.from({ length: 65536 }, (_, h) => f32ToF16(t[h]!));
+    BF16_F16 = new Uint16Array(65536);
+    for (let h = 0; h < 65536; h++) BF16_F16[h] = f32ToF16(t[h]!);
   }
   return BF16_F16;
 }
@@ -63,6 +69,12 @@ export function toF16Bytes(bytes: Uint8Array, dtype: SafetensorsDtype): Uint8Arr
   const out = new Uint8Array(2 * n);
   if (dt === 'BF16') {
     const t = bf16ToF16Table();
+    if (HOST_LE && bytes.byteOffset % 2 === 0) {
+      const src = new Uint16Array(bytes.buffer, bytes.byteOffset, n);
+      const dst = new Uint16Array(out.buffer);
+      for (let i = 0; i < n; i++) dst[i] = t[src[i]!]!;
+      return out;
+    }
     for (let i = 0; i < n; i++) {
       const h = t[bytes[2 * i]! | (bytes[2 * i + 1]! << 8)]!;
       out[2 * i] = h & 0xff;

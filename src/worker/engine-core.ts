@@ -37,6 +37,7 @@ export class EngineCore implements CoreApi {
   private embeddings = 0;
   private disposed = false;
   private initialising = false;
+  private unwatch: (() => void) | null = null;
 
   async init(options: CoreInitOptions, onEvent?: (e: CoreEvent) => void): Promise<CoreInitResult> {
     if (this.initialising || this.model) throw new BitNetError('BAD_OPTION', 'the engine core is already initialised');
@@ -110,24 +111,33 @@ export class EngineCore implements CoreApi {
     }
   }
 
+  /** Threads only matter for CPU backends the caller did not pin to the scalar reference. */
   private maybeWarnThreads(chosen: BackendName): void {
     const t = this.probe?.threads;
-    if (chosen === 'webgpu' || !t || t.usable || t.crossOriginIsolated !== false) return;
+    const cpu = chosen === 'wasm' || (chosen === 'reference' && this.options?.backend === 'auto');
+    if (!cpu || !t || t.usable || t.crossOriginIsolated !== false) return;
     const w: EngineWarning = { code: 'THREADS_DISABLED', message: `bitnet-web: wasm runs single-threaded because ${t.reason ?? 'threads are unavailable'}` };
     this.warnings.push(w);
     this.onEvent({ type: 'warning', warning: w });
   }
 
-  /** Subscribes to a backend's device-lost event, if it has one (WebGPU). */
+  /** Subscribes to a backend's device-lost event, if it has one (WebGPU: `onDeviceLost(listener)`). */
   private watchDeviceLoss(backend: Backend): void {
+    this.unwatch?.();
+    this.unwatch = null;
     const hook = (backend as { onDeviceLost?: unknown }).onDeviceLost;
     if (typeof hook !== 'function') return;
     try {
-      (hook as (cb: (info?: unknown) => void) => void).call(backend, (info?: unknown) => {
+      const off = (hook as (cb: (info?: unknown) => void) => unknown).call(backend, (info?: unknown) => {
         if (this.scheduler?.backend !== backend || this.disposed) return;
+        if (info instanceof Error && (info as BitNetError).code === 'DEVICE_LOST') {
+          this.scheduler.notifyDeviceLost(info);
+          return;
+        }
         const msg = typeof info === 'object' && info !== null && 'message' in info ? String((info as { message: unknown }).message) : 'device lost';
         this.scheduler.notifyDeviceLost(new BitNetError('DEVICE_LOST', `the GPU device was lost: ${msg}`, { details: { info: msg } }));
       });
+      if (typeof off === 'function') this.unwatch = off as () => void;
     } catch {
       // a backend without a usable hook still reports loss by throwing DEVICE_LOST from forward
     }
@@ -268,6 +278,7 @@ export class EngineCore implements CoreApi {
   async dispose(): Promise<void> {
     if (this.disposed) return;
     this.disposed = true;
+    this.unwatch?.();
     const s = this.scheduler;
     this.scheduler = null;
     s?.close();

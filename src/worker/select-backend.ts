@@ -101,7 +101,10 @@ export async function selectBackend(weights: ModelWeights, o: SelectOptions): Pr
     }
     let why: string | null;
     try {
-      why = await f.unavailableReason();
+      // A factory may accept a request argument (WebGPU: whether a software adapter is acceptable):
+      // yes when WebGPU was named, allowed explicitly, or reached after wasm in 'auto' (demoted order).
+      const allowFallbackAdapter = o.choice === 'webgpu' || o.allowFallbackAdapter === true || (demoted && f.name === 'webgpu');
+      why = await (f.unavailableReason as (request?: { allowFallbackAdapter?: boolean }) => Promise<string | null>).call(f, { allowFallbackAdapter });
     } catch (e) {
       why = `availability check failed: ${message(e)}`;
     }

@@ -1,0 +1,12 @@
+import { makeFixture } from '/work/main/src/model/fixtures.js';
+import { loadModel } from '/work/main/src/model/load-model.js';
+import { WebGPUBackend } from '/work/main/src/backends/webgpu/webgpu-backend.js';
+const m = await loadModel(await makeFixture({ embeddingType: 'F16', nEmbd: 64, nFf: 128, nHead: 4, nHeadKv: 2, vocab: 1500, nMerges: 8, nLayer: 1, contextLength: 64 }), { onWarning: () => undefined });
+const gb = await WebGPUBackend.create(m.weights, { allowFallbackAdapter: true, maxSequences: 4, maxBatch: 8 });
+const p = await gb.profileStep();
+console.log(p.source, p.totalMs.toFixed(2));
+for (const k of p.kernels) console.log(k.label.padEnd(20), k.ms.toFixed(3), k.gbPerS?.toFixed(3) ?? '');
+const s = gb.createSequence();
+let t0 = performance.now(); await gb.forward([{ seq: s, tokens: [1] }]); console.log('fwd1', performance.now() - t0);
+t0 = performance.now(); await gb.forward([{ seq: s, tokens: [1] }]); console.log('fwd1', performance.now() - t0);
+await gb.dispose();

@@ -1,0 +1,41 @@
+/**
+ * The examples generate text in the browser: the plain-HTML page on the script-tag (IIFE) build
+ * with its global `BitNet`, and the React app on `useBitNet` (in StrictMode).
+ */
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { expect, test } from '@playwright/test';
+import { PROMPT, referenceText, resetServer, shot, watchConsole } from './helpers.js';
+
+const IIFE = fileURLToPath(new URL('../dist/browser/bitnet.js', import.meta.url));
+
+test.beforeEach(async ({ request }) => resetServer(request));
+
+test('script-tag example (global BitNet, no bundler) generates text', async ({ page }) => {
+  test.skip(!existsSync(IIFE), 'dist/browser/bitnet.js is not built (the library needs a build:browser script)');
+  const errors = watchConsole(page);
+  await page.goto('/examples/script-tag/');
+  await expect(page.locator('#status')).toHaveAttribute('data-status', /^(ready|error)$/, { timeout: 60_000 });
+  expect(await page.locator('#status').getAttribute('data-status'), (await page.locator('#status').textContent()) ?? '').toBe('ready');
+  expect(await page.evaluate(() => typeof (globalThis as unknown as { BitNet?: { createEngine?: unknown } }).BitNet?.createEngine)).toBe('function');
+  await page.click('#go');
+  await expect(page.locator('#status')).toHaveAttribute('data-status', /^(done|error)$/, { timeout: 60_000 });
+  expect(await page.locator('#status').getAttribute('data-status'), (await page.locator('#status').textContent()) ?? '').toBe('done');
+  expect(await page.locator('#output').textContent()).toBe((await referenceText(PROMPT, 24)).text);
+  await shot(page, '11-example-script-tag');
+  expect(errors).toEqual([]);
+});
+
+test('React example (useBitNet) generates text', async ({ page }) => {
+  const errors = watchConsole(page);
+  await page.goto('/examples/react/');
+  const status = page.getByTestId('status');
+  await expect(status).toHaveAttribute('data-status', /^(ready|error)$/, { timeout: 60_000 });
+  expect(await status.getAttribute('data-status'), (await status.textContent()) ?? '').toBe('ready');
+  await page.getByRole('button', { name: 'Generate' }).click();
+  await expect(page.getByTestId('output')).not.toBeEmpty({ timeout: 60_000 });
+  await expect(status).toHaveAttribute('data-status', 'ready', { timeout: 60_000 });
+  expect(await page.getByTestId('output').textContent()).toBe((await referenceText(PROMPT, 24)).text);
+  await shot(page, '12-example-react');
+  expect(errors).toEqual([]);
+});
