@@ -1,4 +1,4 @@
-import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Backend, BackendFactory, BackendName, ForwardItem, ForwardOptions } from '../src/backends/backend.js';
 import { ReferenceBackend } from '../src/backends/reference/reference-backend.js';
 import { listBackendFactories, registerBackendFactory, unregisterBackendFactory } from '../src/backends/registry.js';
@@ -14,9 +14,18 @@ import { createEngine, type EngineWarning } from '../src/index.js';
 let fixture: Uint8Array;
 let weights: ModelWeights;
 
+// The engine registers the real wasm / WebGPU factories; these tests install fakes in their place.
+let shipped: BackendFactory[] = [];
 beforeAll(async () => {
+  await import('../src/worker/backends.js');
+  shipped = listBackendFactories().filter((f) => f.name !== 'reference');
+  for (const f of shipped) unregisterBackendFactory(f.name);
   fixture = await makeFixture({ seed: 3, nLayer: 1, nEmbd: 64, nHead: 2, nHeadKv: 1, nFf: 128, vocab: 320, contextLength: 64 });
   weights = (await loadGGUFModel(bufferSource(fixture), { onWarning: () => undefined })).weights;
+});
+
+afterAll(() => {
+  for (const f of shipped) registerBackendFactory(f);
 });
 
 const registered: BackendName[] = [];

@@ -26,6 +26,8 @@ afterEach(() => {
 });
 
 const strict = ({ children }: { children: ReactNode }) => createElement(StrictMode, null, children);
+/** waitFor options: generous, the test machine can be heavily loaded. */
+const SLOW = { timeout: 30_000 };
 const tick = (ms = 20) => new Promise((r) => setTimeout(r, ms));
 
 async function text(it: AsyncIterable<GenerationEvent>): Promise<string> {
@@ -38,7 +40,7 @@ describe('useBitNet', () => {
   it('loads once under React strict mode and exposes status, progress, backend and selection', async () => {
     const { result } = renderHook(() => useBitNet({ model: fixture, backend: 'reference', worker: false }), { wrapper: strict });
     expect(result.current.status).toBe('loading');
-    await waitFor(() => expect(result.current.status).toBe('ready'));
+    await waitFor(() => expect(result.current.status).toBe('ready'), SLOW);
     await tick();
     expect(vi.mocked(createEngine)).toHaveBeenCalledTimes(1);
     expect(result.current.backend).toBe('reference');
@@ -64,7 +66,7 @@ describe('useBitNet', () => {
       out = text(result.current.generate('Once upon a time', { maxTokens: 5, temperature: 0 }));
     });
     const s = await out;
-    await waitFor(() => expect(result.current.status).toBe('ready'));
+    await waitFor(() => expect(result.current.status).toBe('ready'), SLOW);
     expect(history).toEqual(['loading', 'generating', 'ready']);
     expect(s).toBe(await result.current.engine!.generate('Once upon a time', { maxTokens: 5, temperature: 0 }).text());
     const c = await result.current.chat({ messages: [{ role: 'user', content: 'Hi' }], max_tokens: 3, temperature: 0 });
@@ -79,7 +81,7 @@ describe('useBitNet', () => {
 
   it('abort() cancels the requests started through the hook; the engine stays ready', async () => {
     const { result } = renderHook(() => useBitNet({ model: fixture, backend: 'reference', worker: false }));
-    await waitFor(() => expect(result.current.status).toBe('ready'));
+    await waitFor(() => expect(result.current.status).toBe('ready'), SLOW);
     const run = (async () => {
       let n = 0;
       for await (const e of result.current.generate('Once upon a time', { maxTokens: 60 })) {
@@ -87,7 +89,7 @@ describe('useBitNet', () => {
       }
     })();
     await expect(run).rejects.toSatisfy(isAbortError);
-    await waitFor(() => expect(result.current.status).toBe('ready'));
+    await waitFor(() => expect(result.current.status).toBe('ready'), SLOW);
     expect(result.current.error).toBeNull();
     expect((await result.current.metrics())!.requests.cancelled).toBe(1);
   });
@@ -97,11 +99,11 @@ describe('useBitNet', () => {
       initialProps: { model: fixture },
       wrapper: strict,
     });
-    await waitFor(() => expect(result.current.status).toBe('ready'));
+    await waitFor(() => expect(result.current.status).toBe('ready'), SLOW);
     const first = result.current.engine!;
     rerender({ model: other });
-    await waitFor(() => expect(result.current.engine).not.toBe(first));
-    await waitFor(() => expect(result.current.status).toBe('ready'));
+    await waitFor(() => expect(result.current.engine).not.toBe(first), SLOW);
+    await waitFor(() => expect(result.current.status).toBe('ready'), SLOW);
     await tick();
     expect(first.disposed).toBe(true);
     const second = result.current.engine!;
@@ -117,7 +119,7 @@ describe('useBitNet', () => {
 
   it('reports load errors in `error` / status, and stays idle when disabled', async () => {
     const bad = renderHook(() => useBitNet({ model: fixture, backend: 'reference', worker: false, maxBatch: -1 }));
-    await waitFor(() => expect(bad.result.current.status).toBe('error'));
+    await waitFor(() => expect(bad.result.current.status).toBe('error'), SLOW);
     expect(bad.result.current.error).toMatchObject({ code: 'BAD_OPTION' });
     const idle = renderHook(() => useBitNet({ model: fixture, enabled: false }));
     expect(idle.result.current.status).toBe('idle');

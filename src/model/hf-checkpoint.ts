@@ -198,7 +198,14 @@ export async function openCheckpointTensors(dir: string): Promise<CheckpointTens
   const byName = new Map<string, SafetensorsFile>();
   try {
     for (const f of fileNames) {
-      const st = await openSafetensors(await fileSource(join(dir, f)), f);
+      const src = await fileSource(join(dir, f));
+      let st: SafetensorsFile;
+      try {
+        st = await openSafetensors(src, f);
+      } catch (e) {
+        await src.close?.();
+        throw e;
+      }
       files.push(st);
       for (const name of st.tensors.keys()) {
         if (byName.has(name)) throw new BitNetError('BAD_CHECKPOINT', `tensor "${name}" is stored in both ${byName.get(name)!.label} and ${f}`, { details: { tensor: name } });

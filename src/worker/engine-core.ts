@@ -102,6 +102,12 @@ export class EngineCore implements CoreApi {
         storage: opened.storage,
         chatFormat: detectChatFormat(model.tokenizer),
       };
+      if (this.disposed) {
+        // dispose() arrived while loading (e.g. the caller aborted createEngine): release what was built.
+        this.scheduler.close();
+        await backend.dispose().catch(() => undefined);
+        throw new BitNetError('DISPOSED', 'the engine was disposed while it was loading');
+      }
       progress({ phase: 'ready', loaded: total, total, fraction: 1, backend: backend.name });
       return { backend: backend.name, selection, model: info, probe: this.probe, warnings: [...this.warnings] };
     } catch (e) {

@@ -74,7 +74,7 @@ batch {sm['args']['batch']} × {c['ctx']} tokens, seed {sm['args']['seed']}.
 | | |
 |---|---|
 | steps | {sm['steps']:,} ({driven}-driven schedule end) |
-| training tokens seen | {sm['train_tokens_seen']:,} ({sm['epochs']:.2f} epochs) |
+| training tokens seen | {sm['train_tokens_seen']:,} ({sm['train_tokens_seen'] / sm['train_split_tokens']:.2f}× the training split; windows start at verse starts, so coverage is uneven) |
 | wall time | {sm['wall_seconds'] / 60:.1f} min |
 | hardware | 2-core x86-64 CPU (AMD EPYC VM), PyTorch 1.13 CPU, 2 threads, shared with other jobs |
 | mean throughput | {tps:.0f} tokens/s (logged averages; the CPU was shared) |
