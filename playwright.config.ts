@@ -16,7 +16,7 @@ const GPU_ARGS = ['--enable-unsafe-webgpu', '--enable-unsafe-swiftshader', '--us
 export default defineConfig({
   testDir: 'e2e',
   outputDir: 'test-results/e2e',
-  timeout: 90_000,
+  timeout: 180_000,
   expect: { timeout: 30_000 },
   fullyParallel: false,
   workers: 1,

@@ -22,7 +22,7 @@ test('script-tag example (global BitNet, no bundler) generates text', async ({ p
   await expect(page.locator('#status')).toHaveAttribute('data-status', /^(done|error)$/, { timeout: 60_000 });
   expect(await page.locator('#status').getAttribute('data-status'), (await page.locator('#status').textContent()) ?? '').toBe('done');
   expect(await page.locator('#output').textContent()).toBe((await referenceText(PROMPT, 24)).text);
-  await shot(page, '11-example-script-tag');
+  await shot(page, '12-example-script-tag');
   expect(errors).toEqual([]);
 });
 
@@ -36,6 +36,6 @@ test('React example (useBitNet) generates text', async ({ page }) => {
   await expect(page.getByTestId('output')).not.toBeEmpty({ timeout: 60_000 });
   await expect(status).toHaveAttribute('data-status', 'ready', { timeout: 60_000 });
   expect(await page.getByTestId('output').textContent()).toBe((await referenceText(PROMPT, 24)).text);
-  await shot(page, '12-example-react');
+  await shot(page, '13-example-react');
   expect(errors).toEqual([]);
 });

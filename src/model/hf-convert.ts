@@ -34,11 +34,12 @@ import { convertHFTokenizer } from './hf-tokenizer.js';
 export type HFConvertType = 'i2_s' | 'tq2_0' | 'tq1_0';
 
 export interface ConvertProgress {
-  /** Fraction of the tensor data produced, in [0, 1]. */
+  /** Fraction of the tensor bytes written, in [0, 1] (reaches 1 with the last tensor). */
   readonly fraction: number;
   readonly message: string;
-  /** GGUF name of the tensor just converted. */
+  /** GGUF name of the tensor being written (the embedding reports once per row chunk). */
   readonly tensor: string;
+  /** Its index among the `count` tensors. */
   readonly index: number;
   readonly count: number;
 }
@@ -201,23 +202,29 @@ export async function prepareHFConversion(dir: string, options: ConvertHFOptions
     const plan = planCheckpointTensors(config, st);
     checkShapes(plan, type);
     const tt = GGML[type];
-    let done = 0;
-    const count = plan.length;
-    const report = (t: PlannedTensor): void => {
-      done++;
-      options.onProgress?.({ fraction: done / count, message: `converting ${t.gguf}`, tensor: t.gguf, index: done - 1, count });
+    // Progress is weighted by output bytes (the embedding is about half of a 2B-4T file and reports per chunk).
+    let doneBytes = 0;
+    let totalBytes = 1;
+    let index = -1;
+    const report = (t: PlannedTensor, i: number, bytes: number): void => {
+      doneBytes += bytes;
+      index = i;
+      const fraction = Math.min(1, doneBytes / totalBytes);
+      options.onProgress?.({ fraction, message: `converting ${t.gguf}`, tensor: t.gguf, index, count: plan.length });
     };
-    const tensors: GGUFWriterTensor[] = plan.map((t) => {
+    const tensors: GGUFWriterTensor[] = plan.map((t, i) => {
       const make = tensorData(t, st, config, tt, options.signal);
       const data: GGUFWriterTensor['data'] = t.role === 'embedding'
         ? async function* () {
-          yield* make() as AsyncGenerator<Uint8Array>;
-          report(t);
+          for await (const chunk of make() as AsyncGenerator<Uint8Array>) {
+            yield chunk;
+            report(t, i, chunk.length);
+          }
         }
         : async () => {
           throwIfAborted(options.signal);
           const b = await (make() as Promise<Uint8Array>);
-          report(t);
+          report(t, i, b.length);
           return b;
         };
       const ggmlType = t.role === 'projection' ? tt : t.role === 'embedding' ? 'F16' : 'F32';
@@ -225,7 +232,7 @@ export async function prepareHFConversion(dir: string, options: ConvertHFOptions
     });
     const name = options.name ?? basename(resolve(dir));
     const input: GGUFWriteInput = { metadata: metadata(config, type, name, tok.entries), tensors };
-    planGGUF(input);
+    totalBytes = Math.max(1, planGGUF(input).tensors.reduce((sum, t) => sum + t.nbytes, 0));
     return { input, config, warnings, close: () => st.close() };
   } catch (e) {
     await st.close();

@@ -34,8 +34,7 @@ export interface SchedulerRequestSpec {
 
 /** Where a request's output goes (the pull queue the consumer reads). */
 export interface RequestSink {
-  /** Newly visible text and the ids sampled for it. */
-  push(text: string, tokenIds: readonly number[]): void;
+  push(text: string, tokenIds: readonly number[]): void; // newly visible text and the ids sampled for it
   finish(result: RequestResult): void;
   fail(error: unknown): void;
   /** Tokens produced but not yet pulled by the consumer. */
@@ -46,13 +45,11 @@ export interface RequestResult {
   readonly finishReason: FinishReason;
   readonly promptTokens: number;
   readonly generatedTokens: number;
-  /** Milliseconds from submit to the first sampled token. */
-  readonly ttftMs: number;
+  readonly ttftMs: number; // from submit to the first sampled token
   readonly prefillTokensPerS: number;
   readonly decodeTokensPerS: number;
   readonly totalMs: number;
-  /** Mean number of sequences in the steps this request took part in. */
-  readonly meanBatch: number;
+  readonly meanBatch: number; // mean sequences per step this request took part in
 }
 
 export interface SchedulerOptions {
@@ -72,8 +69,7 @@ export interface SchedulerStats {
   readonly active: number;
   readonly queued: number;
   readonly steps: number;
-  /** Σ batch sizes over steps (mean = / steps). */
-  readonly batchedSequences: number;
+  readonly batchedSequences: number; // Σ batch sizes over steps (mean = / steps)
   /** batchSizeCounts[n] = steps that ran n sequences. */
   readonly batchSizeCounts: readonly number[];
   readonly promptTokens: number;
@@ -90,17 +86,12 @@ const now = (): number => (typeof performance !== 'undefined' ? performance.now(
 export function yieldToEventLoop(): Promise<void> {
   const g = globalThis as { setImmediate?: (cb: () => void) => void };
   if (typeof g.setImmediate === 'function') return new Promise((r) => g.setImmediate!(r));
-  if (typeof MessageChannel !== 'undefined') {
-    return new Promise((r) => {
-      const ch = new MessageChannel();
-      ch.port1.onmessage = () => {
-        ch.port1.close();
-        r();
-      };
-      ch.port2.postMessage(null);
-    });
-  }
-  return new Promise((r) => setTimeout(r, 0));
+  if (typeof MessageChannel === 'undefined') return new Promise((r) => setTimeout(r, 0));
+  return new Promise((r) => {
+    const ch = new MessageChannel();
+    ch.port1.onmessage = () => (ch.port1.close(), r());
+    ch.port2.postMessage(null);
+  });
 }
 
 class Active {
@@ -111,11 +102,8 @@ class Active {
   fed = 0;
   cancelled = false;
   readonly t0 = now();
-  tPrefill = 0;
-  tFirst = 0;
-  tLast = 0;
-  steps = 0;
-  batchSum = 0;
+  tPrefill = 0; tFirst = 0; tLast = 0;
+  steps = 0; batchSum = 0;
   constructor(readonly id: number, readonly spec: SchedulerRequestSpec) {
     this.tokens = [...spec.prompt];
     this.matcher = new StopStringMatcher(spec.stop);
@@ -377,7 +365,7 @@ export class Scheduler {
     try {
       this.backendRef.freeSequence(seq);
     } catch {
-      // the backend may already be gone (device lost / disposed)
+      /* the backend may already be gone (device lost / disposed) */
     }
   }
 

@@ -14,6 +14,7 @@ export class CapabilitiesPanel {
   private readonly selection = $('#selection');
   private readonly warnings = $('#warnings');
   private pageProbe: CapabilityReport | null = null;
+  private probing = false;
 
   constructor(private readonly host: EngineHost, initial: BackendChoice, onSwitch: (b: BackendChoice) => void) {
     const form = $('#backend-form') as HTMLFormElement;
@@ -24,16 +25,24 @@ export class CapabilitiesPanel {
       const v = (new FormData(form).get('backend') as string | null) ?? 'auto';
       onSwitch(v as BackendChoice);
     });
-    void probeCapabilities({ gpuTimeoutMs: 4000 }).then((r) => {
-      this.pageProbe = r;
-      this.update(host.state);
+    host.subscribe((s) => {
+      // The engine reports what its worker can do; the page probes itself only when there is no
+      // engine report to show (nothing loaded, or loading failed), since asking for a GPU adapter
+      // is not free.
+      if ((s.status === 'idle' || s.status === 'error') && !this.probing) {
+        this.probing = true;
+        void probeCapabilities({ gpuTimeoutMs: 4000 }).then((r) => {
+          this.pageProbe = r;
+          this.update(this.host.state);
+        });
+      }
+      this.update(s);
     });
-    host.subscribe((s) => this.update(s));
   }
 
   private update(s: HostState): void {
     const probe = s.engine?.probe ?? this.pageProbe;
-    replace(this.report, probe ? renderReport(probe, s.engine ? 'engine worker' : 'page (before loading)') : h('p', { class: 'muted' }, 'probing…'));
+    replace(this.report, probe ? renderReport(probe, s.engine ? 'engine worker' : 'page') : h('p', { class: 'muted' }, s.status === 'loading' ? 'the engine probes while it loads…' : 'probing…'));
     this.report.dataset.source = s.engine ? 'engine' : 'page';
     const e = s.engine;
     if (e) {

@@ -20,13 +20,21 @@ export interface KernelTiming {
 
 export interface StepProfile {
   readonly source: 'timestamp-query' | 'wall-clock';
+  /** Sum of the per-kernel times. */
   readonly totalMs: number;
+  /** Host time from submit to results (the whole profiled step, with its per-kernel passes). */
+  readonly wallMs: number;
+  /**
+   * False when GPU timestamps add up to more than the wall time (a driver that does not report
+   * nanoseconds — SwiftShader does this); then compare kernels only relative to each other.
+   */
+  readonly plausible: boolean;
   readonly kernels: KernelTiming[];
   /** Summed per kernel kind (gemv, attention, …). */
   readonly byKernel: Record<string, { ms: number; count: number; bytes: number; gbPerS: number | null }>;
 }
 
-function summarize(source: StepProfile['source'], list: readonly Dispatch[], ms: number[]): StepProfile {
+function summarize(source: StepProfile['source'], list: readonly Dispatch[], ms: number[], wallMs: number): StepProfile {
   const kernels: KernelTiming[] = list.map((d, i) => ({
     label: d.label,
     kernel: d.pipeline,
@@ -42,7 +50,8 @@ function summarize(source: StepProfile['source'], list: readonly Dispatch[], ms:
     e.bytes += k.bytes;
   }
   for (const e of Object.values(byKernel)) e.gbPerS = e.bytes > 0 && e.ms > 0 ? e.bytes / (e.ms * 1e6) : null;
-  return { source, totalMs: ms.reduce((a, b) => a + b, 0), kernels, byKernel };
+  const totalMs = ms.reduce((a, b) => a + b, 0);
+  return { source, totalMs, wallMs, plausible: totalMs <= wallMs * 1.05 + 0.05, kernels, byKernel };
 }
 
 export async function profileDispatches(device: GPUDevice, ks: KernelSet, list: readonly Dispatch[], timestamps: boolean): Promise<StepProfile> {
@@ -53,6 +62,7 @@ export async function profileDispatches(device: GPUDevice, ks: KernelSet, list: 
   };
   if (!timestamps) {
     const ms: number[] = [];
+    const w0 = performance.now();
     for (const d of list) {
       const enc = device.createCommandEncoder();
       const pass = enc.beginComputePass();
@@ -63,7 +73,7 @@ export async function profileDispatches(device: GPUDevice, ks: KernelSet, list: 
       await device.queue.onSubmittedWorkDone();
       ms.push(performance.now() - t0);
     }
-    return summarize('wall-clock', list, ms);
+    return summarize('wall-clock', list, ms, performance.now() - w0);
   }
   const count = list.length * 2;
   const qs = device.createQuerySet({ type: 'timestamp', count });
@@ -78,12 +88,14 @@ export async function profileDispatches(device: GPUDevice, ks: KernelSet, list: 
     });
     enc.resolveQuerySet(qs, 0, count, resolve, 0);
     enc.copyBufferToBuffer(resolve, 0, read, 0, count * 8);
+    const w0 = performance.now();
     device.queue.submit([enc.finish()]);
     await read.mapAsync(MapMode.READ);
+    const wallMs = performance.now() - w0;
     const t = new BigUint64Array(read.getMappedRange().slice(0));
     read.unmap();
     const ms = list.map((_, i) => Number(t[2 * i + 1]! - t[2 * i]!) / 1e6);
-    return summarize('timestamp-query', list, ms);
+    return summarize('timestamp-query', list, ms, wallMs);
   } finally {
     qs.destroy();
     resolve.destroy();

@@ -292,10 +292,17 @@ export class WebGPUBackend implements Backend {
           s.history.length = len;
         }
       }
-      if (this.lostError) throw this.lostError;
-      throw e;
+      throw await this.explainFailure(e);
     }
     return mode === 'sample' ? ids : results;
+  }
+
+  /** A failure caused by device loss becomes the DEVICE_LOST error (the loss may settle just after). */
+  private async explainFailure(e: unknown): Promise<unknown> {
+    if (this.lostError) return this.lostError;
+    if (e instanceof BitNetError || (e instanceof Error && e.name === 'AbortError' && !this.device)) return e;
+    const lost = await Promise.race([this.device.lost.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 100))]);
+    return lost && this.lostError ? this.lostError : e;
   }
 
   private async submitChunk(
@@ -403,9 +410,10 @@ export class WebGPUBackend implements Backend {
   /**
    * Times one decode step kernel by kernel: appends `token` (default 0) to `seq` (default: a
    * temporary sequence, freed afterwards). With 'timestamp-query' the times are GPU timestamps,
-   * otherwise wall-clock per separately submitted dispatch. Weight matmuls report GB/s.
+   * otherwise (or with `timestamps: false`) wall-clock per separately submitted dispatch. Weight
+   * matmuls and logits report GB/s of the weights they stream.
    */
-  async profileStep(o: { seq?: number; token?: number } = {}): Promise<StepProfile> {
+  async profileStep(o: { seq?: number; token?: number; timestamps?: boolean } = {}): Promise<StepProfile> {
     this.alive();
     const temp = o.seq === undefined;
     const seq = o.seq ?? this.createSequence();
@@ -418,7 +426,7 @@ export class WebGPUBackend implements Backend {
         this.device.queue.writeBuffer(m.tokInfo, 0, Uint32Array.of(t.slot, t.pos));
         this.device.queue.writeBuffer(m.outRows, 0, Uint32Array.of(0));
         this.device.queue.writeBuffer(m.step, 0, stepParams(1, 1));
-        const prof = await profileDispatches(this.device, this.ks, m.encodeStep(1, 1), this.variant.timestamps);
+        const prof = await profileDispatches(this.device, this.ks, m.encodeStep(1, 1), this.variant.timestamps && o.timestamps !== false);
         const s = this.state(seq);
         s.length = t.pos + 1;
         s.history[t.pos] = t.token;
