@@ -43,7 +43,8 @@ export default defineConfig({
   webServer: {
     command: `node --import tsx demo/serve.ts --port ${PORT} --test-hooks`,
     url: `http://127.0.0.1:${PORT}/`,
-    reuseExistingServer: false,
+    // BITNET_E2E_REUSE=1 uses a server you started (node --import tsx demo/serve.ts --port 4317 --test-hooks).
+    reuseExistingServer: process.env.BITNET_E2E_REUSE === '1',
     timeout: 240_000,
     stdout: 'pipe',
     stderr: 'pipe',

@@ -1,7 +1,7 @@
 /**
  * Browser bundles for a plain `<script>` tag (the ESM build with .d.ts comes from tsc):
  *
- *   vite build --mode main    → dist/browser/bitnet.js         IIFE, defines the global `BitNet`
+ *   vite build --mode main    → dist/browser/bitnet.js         IIFE, defines the global `BitNet` (any mode but worker)
  *   vite build --mode worker  → dist/browser/bitnet.worker.js  classic-worker IIFE of the engine core
  *
  * Both bundles keep the npm package layout as their frame of reference: every `import.meta.url` in
@@ -23,6 +23,8 @@ function packageRelativeImportMeta(): Plugin {
   return {
     name: 'bitnet-package-relative-import-meta',
     enforce: 'pre',
+    // Only the script-tag bundles need it; a dev server serves real ES modules with real import.meta.url.
+    apply: 'build',
     transform(code, id) {
       const file = id.split('?')[0]!;
       if (!file.startsWith(src + sep) || !/\.[cm]?ts$/.test(file) || !code.includes('import.meta.url')) return null;
@@ -35,8 +37,8 @@ function packageRelativeImportMeta(): Plugin {
 }
 
 export default defineConfig(({ mode }) => {
+  // `--mode worker` builds the worker bundle; any other mode (main, production, ...) the main bundle.
   const worker = mode === 'worker';
-  if (mode !== 'main' && mode !== 'worker') throw new Error(`vite.config.ts: use --mode main or --mode worker (got ${mode})`);
   return {
     plugins: [packageRelativeImportMeta()],
     define: { __BITNET_BUNDLE__: JSON.stringify('iife') },

@@ -62,6 +62,7 @@ export async function ask(page: Page, prompt: string, maxTokens: number, timeout
   await page.fill('#prompt', prompt);
   await page.fill('#max-tokens', String(maxTokens));
   await page.fill('#temperature', '0');
+  await page.selectOption('#chat-mode', 'completion');
   await page.click('#send');
   const answer = page.locator('#conversation li.msg.assistant').nth(before);
   await expect(answer).toHaveAttribute('data-state', /^(done|error|aborted)$/, { timeout });

@@ -224,6 +224,32 @@ describe('scheduler: device loss', () => {
     });
   });
 
+  it('a request cancelled during the hand-off frees its old sequence, never one on the new backend', async () => {
+    const solo = await Promise.all(PROMPTS.slice(0, 2).map((p) => alone(p, { maxTokens: 8 })));
+    const gpu = new Spy(new ReferenceBackend(weights));
+    gpu.failAtCall = 3;
+    let next: Spy | null = null;
+    let s!: Scheduler;
+    let victim = 0;
+    s = new Scheduler(gpu, {
+      replaceBackend: async () => {
+        s.cancel(victim); // arrives while the replacement is being built
+        await new Promise((r) => setTimeout(r, 5));
+        next = new Spy(new ReferenceBackend(weights));
+        return next;
+      },
+    });
+    // Submitted first, so its old sequence id (1) is the id the new backend gives a surviving request.
+    const gone = submit(s, PROMPTS[2]!, { maxTokens: 8 });
+    const keep = [submit(s, PROMPTS[0]!, { maxTokens: 8 }), submit(s, PROMPTS[1]!, { maxTokens: 8 })];
+    victim = gone.id;
+    await expect(gone.done).rejects.toSatisfy(isAbortError);
+    const runs = await Promise.all(keep.map((k) => k.done));
+    expect(runs.map((r) => r.ids)).toEqual(solo.map((r) => r.ids));
+    expect(next!.live.size).toBe(0);
+    expect(next!.calls[0]).toHaveLength(2);
+  });
+
   it('without a replacement the in-flight requests fail with DEVICE_LOST', async () => {
     const gpu = new Spy(new ReferenceBackend(weights));
     gpu.failAtCall = 2;

@@ -132,24 +132,25 @@ BN_INLINE void bn_q8q8_row(const bn_ljob *jb, uint32_t r, uint32_t t0, const int
   for (int t = 0; t < T; t++) jb->out[(size_t)(t0 + t) * jb->ldo + r] = bn_hsum_ps(acc[t]);
 }
 
-#define BN_TOKEN_TILES(fn)                              \
-  for (uint32_t t = 0; t < jb->n_tok; t += 4) {         \
-    uint32_t T = jb->n_tok - t < 4 ? jb->n_tok - t : 4; \
-    for (uint32_t r = r0; r < r1; r++) {                \
-      if (T == 4) fn(jb, r, t, 4);                      \
-      else if (T == 3) fn(jb, r, t, 3);                 \
-      else if (T == 2) fn(jb, r, t, 2);                 \
-      else fn(jb, r, t, 1);                             \
-    }                                                   \
+/* One small non-inlined function per (format, tokens) tile, for V8's per-function register allocation. */
+#define BN_ROW_FN(kind, T) \
+  __attribute__((noinline)) static void bn_##kind##_##T(const bn_ljob *jb, uint32_t r0, uint32_t r1, uint32_t t) { \
+    for (uint32_t r = r0; r < r1; r++) bn_##kind##_row(jb, r, t, T);                                              \
   }
+BN_ROW_FN(float, 1) BN_ROW_FN(float, 2) BN_ROW_FN(float, 3) BN_ROW_FN(float, 4)
+BN_ROW_FN(q8, 1) BN_ROW_FN(q8, 2) BN_ROW_FN(q8, 3) BN_ROW_FN(q8, 4)
+BN_ROW_FN(q8q8, 1) BN_ROW_FN(q8q8, 2) BN_ROW_FN(q8q8, 3) BN_ROW_FN(q8q8, 4)
 
 static void bn_logits_rows(const bn_ljob *jb, uint32_t r0, uint32_t r1) {
-  if (jb->fmt != BN_Q8) {
-    BN_TOKEN_TILES(bn_float_row)
-  } else if (jb->xq) {
-    BN_TOKEN_TILES(bn_q8q8_row)
-  } else {
-    BN_TOKEN_TILES(bn_q8_row)
+  static void (*const fns[3][4])(const bn_ljob *, uint32_t, uint32_t, uint32_t) = {
+    {bn_float_1, bn_float_2, bn_float_3, bn_float_4},
+    {bn_q8_1, bn_q8_2, bn_q8_3, bn_q8_4},
+    {bn_q8q8_1, bn_q8q8_2, bn_q8q8_3, bn_q8q8_4},
+  };
+  const int kind = jb->fmt != BN_Q8 ? 0 : jb->xq ? 2 : 1;
+  for (uint32_t t = 0; t < jb->n_tok; t += 4) {
+    uint32_t T = jb->n_tok - t < 4 ? jb->n_tok - t : 4;
+    fns[kind][T - 1](jb, r0, r1, t);
   }
 }
 

@@ -65,7 +65,10 @@ const hook = {
   tracker,
   load,
   /** Renders `pieces` as a streamed model answer (to check that output is shown as text). */
-  injectOutput: (pieces: readonly string[], prompt = '(test output)') => chat.render(scriptedStream(pieces), prompt),
+  injectOutput: (pieces: readonly string[], prompt = '(test output)') => {
+    chat.addMessage('user', prompt);
+    return chat.render(scriptedStream(pieces), prompt);
+  },
 };
 (globalThis as unknown as { bitnetDemo: typeof hook }).bitnetDemo = hook;
 

@@ -99,8 +99,8 @@ class Active {
   readonly generated: number[] = [];
   readonly matcher: StopStringMatcher;
   seq: number | null = null;
-  fed = 0;
-  cancelled = false;
+  seqOwner: Backend | null = null; // the backend `seq` belongs to (a hand-off may have replaced it since)
+  fed = 0; cancelled = false;
   readonly t0 = now();
   tPrefill = 0; tFirst = 0; tLast = 0;
   steps = 0; batchSum = 0;
@@ -116,7 +116,7 @@ export class Scheduler {
   private readonly prefillChunk: number;
   private readonly maxBuffered: number;
   private readonly replaceBackend?: SchedulerOptions['replaceBackend'];
-  private maxContext: number;
+  private readonly maxContext: number;
   private readonly queue: Active[] = [];
   private readonly admitted: Active[] = [];
   private readonly byId = new Map<number, Active>();
@@ -150,11 +150,8 @@ export class Scheduler {
   submit(spec: SchedulerRequestSpec): number {
     if (this.closed) throw new BitNetError('DISPOSED', 'the scheduler has been closed');
     if (spec.prompt.length === 0) throw new BitNetError('BAD_INPUT', 'the prompt has no tokens');
-    if (spec.prompt.length > this.maxContext) {
-      throw new BitNetError('CONTEXT_OVERFLOW', `the prompt has ${spec.prompt.length} tokens, the context holds ${this.maxContext}`, {
-        details: { promptTokens: spec.prompt.length, maxContext: this.maxContext },
-      });
-    }
+    const details = { promptTokens: spec.prompt.length, maxContext: this.maxContext };
+    if (spec.prompt.length > this.maxContext) throw new BitNetError('CONTEXT_OVERFLOW', `the prompt has ${spec.prompt.length} tokens, the context holds ${this.maxContext}`, { details });
     const vocab = this.backendRef.config.vocabSize;
     const badToken = spec.prompt.find((t) => !Number.isInteger(t) || t < 0 || t >= vocab);
     if (badToken !== undefined) throw new BitNetError('BAD_INPUT', `token id ${badToken} is outside the vocabulary [0, ${vocab})`);
@@ -251,7 +248,10 @@ export class Scheduler {
         continue;
       }
       try {
-        r.seq ??= backend.createSequence();
+        if (r.seq === null) {
+          r.seq = backend.createSequence();
+          r.seqOwner = backend;
+        }
       } catch (e) {
         this.fail(r, e);
         continue;
@@ -361,9 +361,11 @@ export class Scheduler {
   private freeSeq(r: Active): void {
     if (r.seq === null) return;
     const seq = r.seq;
+    const owner = r.seqOwner;
     r.seq = null;
+    r.seqOwner = null;
     try {
-      this.backendRef.freeSequence(seq);
+      owner?.freeSequence(seq);
     } catch {
       /* the backend may already be gone (device lost / disposed) */
     }
@@ -391,6 +393,7 @@ export class Scheduler {
     this.backendRef = next;
     for (const r of [...this.admitted, ...this.queue]) {
       r.seq = null; // the old backend's caches are gone with it
+      r.seqOwner = null;
       r.fed = 0;
     }
     await old.dispose().catch(() => undefined);

@@ -47,7 +47,9 @@ export class ChatPanel {
       const ready = s.status === 'ready';
       this.send.disabled = !ready || this.current !== null;
       if (ready && s.engine) {
-        const chatCapable = s.engine.model.chatFormat !== 'plain';
+        // The embedded default model is a base model (continues Bible text): completion suits it.
+        // Other models with a chat template start in chat mode.
+        const chatCapable = s.engine.model.chatFormat !== 'plain' && s.request?.model != null;
         if (this.mode.dataset.model !== s.engine.model.location) {
           this.mode.dataset.model = s.engine.model.location;
           this.mode.value = chatCapable ? 'chat' : 'completion';

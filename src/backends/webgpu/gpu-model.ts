@@ -204,8 +204,21 @@ export class GpuModel {
     return new GpuModel(ks, plan, w, o);
   }
 
-  /** Dispatches of one step over `n` tokens; logits for `nOut` rows when > 0. */
-  encodeStep(n: number, nOut: number): Dispatch[] {
+  private readonly stepCache = new Map<string, Dispatch[]>();
+
+  /** Dispatches of one step over `n` tokens; logits for `nOut` rows when > 0 (cached per shape). */
+  encodeStep(n: number, nOut: number): readonly Dispatch[] {
+    const key = `${n},${nOut}`;
+    let list = this.stepCache.get(key);
+    if (!list) {
+      list = this.buildStep(n, nOut);
+      if (this.stepCache.size > 64) this.stepCache.clear();
+      this.stepCache.set(key, list);
+    }
+    return list;
+  }
+
+  private buildStep(n: number, nOut: number): Dispatch[] {
     const c = this.plan.config;
     const out: Dispatch[] = [];
     const gemv = n <= GEMV_MAX_TOKENS;
