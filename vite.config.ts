@@ -36,7 +36,9 @@ function packageRelativeImportMeta(): Plugin {
   };
 }
 
-export default defineConfig(({ mode }) => {
+export default defineConfig(({ mode, command }) => {
+  // A dev server (e.g. for a demo page) serves the ES modules as they are: none of the bundle settings apply.
+  if (command === 'serve') return {};
   // `--mode worker` builds the worker bundle; any other mode (main, production, ...) the main bundle.
   const worker = mode === 'worker';
   return {

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Full pipeline: corpus → BPE tokenizer → QAT training → export GGUF → evaluate → model card.
-# Usage: bash tools/train/run.sh   (from anywhere; ~60 min on a 2-core CPU). Resumes if
+# Usage: bash tools/train/run.sh   (from anywhere; ~55 min on a 2-core CPU: 50 min training + export/eval). Resumes if
 # tools/train/work/run/ckpt.pt exists. Extra args are passed to train.py (e.g. --steps 30).
 set -euo pipefail
 cd "$(dirname "$0")"
