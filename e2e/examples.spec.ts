@@ -5,7 +5,7 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { expect, test } from '@playwright/test';
-import { PROMPT, referenceText, resetServer, shot, watchConsole } from './helpers.js';
+import { MODEL_FILE, PROMPT, referenceText, resetServer, servedModel, shot, watchConsole } from './helpers.js';
 
 const IIFE = fileURLToPath(new URL('../dist/browser/bitnet.js', import.meta.url));
 
@@ -21,7 +21,7 @@ test('script-tag example (global BitNet, no bundler) generates text', async ({ p
   await page.click('#go');
   await expect(page.locator('#status')).toHaveAttribute('data-status', /^(done|error)$/, { timeout: 60_000 });
   expect(await page.locator('#status').getAttribute('data-status'), (await page.locator('#status').textContent()) ?? '').toBe('done');
-  expect(await page.locator('#output').textContent()).toBe((await referenceText(PROMPT, 24)).text);
+  expect(await page.locator('#output').textContent()).toBe((await referenceText(PROMPT, 24, MODEL_FILE)).text);
   await shot(page, '12-example-script-tag');
   expect(errors).toEqual([]);
 });
@@ -35,7 +35,7 @@ test('React example (useBitNet) generates text', async ({ page }) => {
   await page.getByRole('button', { name: 'Generate' }).click();
   await expect(page.getByTestId('output')).not.toBeEmpty({ timeout: 60_000 });
   await expect(status).toHaveAttribute('data-status', 'ready', { timeout: 60_000 });
-  expect(await page.getByTestId('output').textContent()).toBe((await referenceText(PROMPT, 24)).text);
+  expect(await page.getByTestId('output').textContent()).toBe((await referenceText(PROMPT, 24, servedModel('examples/react/dist'))).text);
   await shot(page, '13-example-react');
   expect(errors).toEqual([]);
 });

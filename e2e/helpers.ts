@@ -4,7 +4,8 @@
  * screenshots into e2e/artifacts/.
  */
 import { execFile } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect, type APIRequestContext, type Page } from '@playwright/test';
 
@@ -14,13 +15,26 @@ export const PROMPT = 'In the beginning God created';
 
 const refCache = new Map<string, Promise<{ text: string; tokens: number[] }>>();
 
+/**
+ * The model file a page is served: the copy in a build's assets (the demo's by default), so the
+ * reference is computed on exactly the bytes the browser runs even if models/ changed since the
+ * build; `models/bitnet-kjv.gguf` when the build has none.
+ */
+export const MODEL_FILE = join(REPO, 'models/bitnet-kjv.gguf');
+
+export function servedModel(buildDir = 'demo/dist'): string {
+  const dir = join(REPO, buildDir, 'assets');
+  const f = existsSync(dir) ? readdirSync(dir).find((n) => n.endsWith('.gguf')) : undefined;
+  return f ? join(dir, f) : MODEL_FILE;
+}
+
 /** Greedy continuation of `prompt` by the reference backend in Node (`bitnet generate --json`). */
-export function referenceText(prompt: string, maxTokens: number): Promise<{ text: string; tokens: number[] }> {
-  const key = `${maxTokens}\u0000${prompt}`;
+export function referenceText(prompt: string, maxTokens: number, model = servedModel()): Promise<{ text: string; tokens: number[] }> {
+  const key = `${model}\u0000${maxTokens}\u0000${prompt}`;
   let p = refCache.get(key);
   if (!p) {
     p = new Promise((ok, fail) => {
-      const args = ['bin/bitnet.js', 'generate', '--model', 'default', '--backend', 'reference', '--prompt', prompt, '--max-tokens', String(maxTokens), '--temperature', '0', '--json'];
+      const args = ['bin/bitnet.js', 'generate', '--model', model, '--backend', 'reference', '--prompt', prompt, '--max-tokens', String(maxTokens), '--temperature', '0', '--json'];
       execFile(process.execPath, args, { cwd: REPO, timeout: 60_000, maxBuffer: 4 << 20 }, (err, stdout, stderr) => {
         if (err) return fail(new Error(`reference generation failed: ${err.message}\n${stderr}`));
         const line = stdout.trim().split('\n').filter((l) => l.startsWith('{')).pop();

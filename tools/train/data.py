@@ -1,8 +1,10 @@
 """Token streams and windowing shared by training, in-training validation and evaluate.py.
 
 Training windows: pick a verse start t0 (token index where a verse line begins); input =
-[BOS] + ids[t0 : t0+ctx-1], target = ids[t0 : t0+ctx]. Order: a deterministic permutation of all
-verse starts per epoch (numpy RandomState(seed + epoch)).
+[BOS] + ids[t0 : t0+ctx-1], target = ids[t0 : t0+ctx]. The stream is circular (the end of
+Revelation continues into Genesis 1), so every verse, including the first ones, is covered by about
+ctx / verse-length windows per epoch, not only by the window that starts at it. Order: a
+deterministic permutation of all verse starts per epoch (numpy RandomState(seed + epoch)).
 
 Validation windowing (documented in models/bitnet-kjv.eval.json): ids = encode(validation text),
 no BOS; cut into consecutive non-overlapping chunks of ctx-1 tokens (the last one may be shorter);
@@ -30,8 +32,9 @@ def verse_starts(tokenizer, text):
 
 class TrainBatches:
     def __init__(self, ids, starts, ctx, batch, bos, seed):
-        self.ids, self.ctx, self.batch, self.bos, self.seed = ids, ctx, batch, bos, seed
-        self.starts = starts[starts + ctx <= len(ids)]
+        self.ctx, self.batch, self.bos, self.seed = ctx, batch, bos, seed
+        self.ids = np.concatenate([ids, ids[:ctx]])  # circular stream
+        self.starts = starts
         self._perm_epoch, self._perm = -1, None
 
     def _perm_for(self, epoch):

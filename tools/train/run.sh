@@ -11,6 +11,6 @@ mkdir -p work
 $PY corpus.py work
 cp work/validation.txt ../../models/kjv-validation.txt
 [ -f work/tokenizer.json ] || $PY bpe.py work/train.txt work/tokenizer.json 3072
-$PY train.py --data work --out work/run --steps 4000 --batch 8 --ctx 256 --dim 128 --layers 6 \
-  --heads 4 --kv-heads 2 --ffn 384 --lr 3e-3 --warmup 60 --minutes 50 "$@"
+$PY train.py --data work --out work/run --steps 3600 --batch 8 --ctx 256 --dim 256 --layers 4 \
+  --heads 4 --kv-heads 2 --ffn 640 --lr 3e-3 --warmup 60 --minutes 52 "$@"
 bash finish.sh
