@@ -3,7 +3,6 @@
  * "__crash__" makes the worker throw an uncaught error shortly after it started.
  */
 import { parentPort } from 'node:worker_threads';
-import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
 import { EngineCore } from '../../src/worker/engine-core.js';
 import type { CoreGenerateRequest, CoreStarted } from '../../src/worker/protocol.js';
 import { serve, type Endpoint } from '../../src/worker/rpc.js';
@@ -19,4 +18,6 @@ class CrashingCore extends EngineCore {
   }
 }
 
-serve(new CrashingCore(), (nodeEndpoint as unknown as (p: unknown) => Endpoint)(parentPort));
+const adapter = 'comlink/dist/esm/node-adapter.mjs';
+const nodeEndpoint = ((await import(adapter)) as { default: (p: unknown) => Endpoint }).default;
+serve(new CrashingCore(), nodeEndpoint(parentPort));
