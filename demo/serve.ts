@@ -57,7 +57,7 @@ async function main(): Promise<void> {
   console.log(`bitnet-web demo: ${s.url}`);
   console.log(isolated ? `  (cross-origin isolated, wasm threads on; ${s.url}?coi=0 runs without isolation)` : '  (served WITHOUT cross-origin isolation: wasm threads off)');
   console.log(`  React example:      ${s.url}examples/react/`);
-  console.log(`  script-tag example: ${s.url}examples/script-tag/${hasScriptTagBundle() ? '' : '  (needs dist/browser/bitnet.js: the library has no build:browser script yet)'}`);
+  console.log(`  script-tag example: ${s.url}examples/script-tag/${hasScriptTagBundle() ? '' : '  (unavailable: dist/browser/bitnet.js was not built)'}`);
   console.log('Press Ctrl+C to stop.');
   const stop = (): void => {
     void s.close().then(() => process.exit(0));

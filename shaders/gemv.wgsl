@@ -1,11 +1,11 @@
-// Ternary GEMV (decode): 8 rows per workgroup, 32 lanes per row; lane l reads words l, l+32, …
-// (coalesced along the row). Token = workgroup_id.y (a handful of tokens at most).
+// Ternary GEMV (decode): 256 / LANES rows per workgroup, LANES lanes per row (default 32: 8 rows);
+// lane l reads words l, l+LANES, … (coalesced along the row). Token = workgroup_id.y (a handful of
+// tokens at most). LANES = 1 (one invocation per row, no reduction barriers) suits CPU adapters.
 // Per-tensor scale: the row's exact integer accumulator is reduced across lanes, then scaled once.
 // Block scales: each lane folds its partial block sums into f32 as the block changes; the f32
 // partials are then reduced (integers stay exact per block; only the f32 summation order differs).
 
-const LANES: u32 = 32u;
-const ROWS: u32 = 8u;
+override LANES: u32 = 32u;
 var<workgroup> redI: array<i32, 256>;
 var<workgroup> redF: array<f32, 256>;
 
@@ -13,7 +13,7 @@ var<workgroup> redF: array<f32, 256>;
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
   let lane = li % LANES;
   let rl = li / LANES;
-  let row = wg.x * ROWS + rl;
+  let row = wg.x * (256u / LANES) + rl;
   let t = wg.y;
   let live = row < P.rows && t < S.nTokens;
   var acc: i32 = 0;

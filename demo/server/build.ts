@@ -1,6 +1,6 @@
 /**
- * Build steps behind `npm start` and the end-to-end tests: the library's script-tag bundle (when
- * the package has a `build:browser` script), the demo and the React example (Vite). A step is
+ * Build steps behind `npm start` and the end-to-end tests: the library's script-tag bundles
+ * (dist/browser/, with the library's own vite.config.ts), the demo and the React example (Vite). A step is
  * skipped when its output is newer than every input, so restarting is quick.
  */
 import { spawn } from 'node:child_process';
@@ -60,9 +60,9 @@ function run(cmd: string, args: readonly string[]): Promise<void> {
   });
 }
 
-async function viteBuild(configFile: string): Promise<void> {
+async function viteBuild(configFile: string, mode = 'production'): Promise<void> {
   const { build } = await import('vite');
-  await build({ configFile: join(REPO, configFile), logLevel: 'warn', mode: 'production' });
+  await build({ root: REPO, configFile: join(REPO, configFile), logLevel: 'warn', mode });
 }
 
 function packageScripts(): Record<string, string> {
@@ -77,10 +77,21 @@ export function buildSteps(): BuildStep[] {
   const steps: BuildStep[] = [];
   if (packageScripts()['build:browser']) {
     steps.push({
-      name: 'library script-tag bundle (npm run build:browser)',
+      name: 'library script-tag bundles (npm run build:browser)',
       inputs: LIB_INPUTS,
-      output: join(REPO, 'dist/browser/bitnet.js'),
+      output: join(REPO, 'dist/browser/bitnet.worker.js'),
       run: () => run(process.platform === 'win32' ? 'npm.cmd' : 'npm', ['run', '--silent', 'build:browser']),
+    });
+  } else if (existsSync(join(REPO, 'vite.config.ts'))) {
+    // The script-tag half of `npm run build` (the tsc half is not needed to serve pages).
+    steps.push({
+      name: 'library script-tag bundles (vite build --mode main / worker)',
+      inputs: LIB_INPUTS,
+      output: join(REPO, 'dist/browser/bitnet.worker.js'),
+      run: async () => {
+        await viteBuild('vite.config.ts', 'main');
+        await viteBuild('vite.config.ts', 'worker');
+      },
     });
   }
   steps.push({

@@ -87,9 +87,14 @@ export class Engine {
   /** @internal */
   handleEvent(e: CoreEvent): void {
     if (e.type === 'backend') {
-      this.backendName = e.backend;
-      this.selectionRef = e.selection;
-    } else if (e.type === 'warning') this.warningList.push(e.warning);
+      // Hand-offs only accumulate: a stale event (fewer hand-offs) never overwrites a newer state.
+      if (e.selection.handoffs.length >= this.selectionRef.handoffs.length) {
+        this.backendName = e.backend;
+        this.selectionRef = e.selection;
+      }
+    } else if (e.type === 'warning' && e.index >= this.warningList.length) {
+      this.warningList.push(e.warning);
+    }
   }
 
   private alive(): void {
@@ -224,7 +229,13 @@ export async function createEngine(options?: EngineOptions): Promise<Engine> {
   const transport = useWorker ? await workerTransport(o.workerUrl) : await localTransport();
   let engine: Engine | null = null;
   const early: CoreEvent[] = [];
-  const onWarning = (w: EngineWarning): void => {
+  // Events travel on their own port (a worker's callback proxy) and may arrive after init's result:
+  // each warning is delivered once (by index) and progress ends with exactly one 'ready'.
+  const delivered = new Set<number>();
+  let readySent = false;
+  const deliverWarning = (w: EngineWarning, index: number): void => {
+    if (delivered.has(index)) return;
+    delivered.add(index);
     if (w.code === 'THREADS_DISABLED') {
       if (!threadsWarned) console.warn(w.message);
       threadsWarned = true;
@@ -232,10 +243,15 @@ export async function createEngine(options?: EngineOptions): Promise<Engine> {
     o.onWarning?.(w);
   };
   const onEvent = (e: CoreEvent): void => {
-    if (e.type === 'progress') o.onProgress?.(e.progress);
-    else if (e.type === 'warning') onWarning(e.warning);
+    if (e.type === 'progress') {
+      if (readySent) return;
+      if (e.progress.phase === 'ready') readySent = true;
+      o.onProgress?.(e.progress);
+      return;
+    }
+    if (e.type === 'warning') deliverWarning(e.warning, e.index);
     if (engine) engine.handleEvent(e);
-    else if (e.type !== 'progress') early.push(e);
+    else early.push(e);
   };
   const init: CoreInitOptions = {
     model: resolveModel(o.model),
@@ -256,8 +272,12 @@ export async function createEngine(options?: EngineOptions): Promise<Engine> {
     await transport.close().catch(() => undefined);
     throw e;
   }
+  result.warnings.forEach((w, i) => deliverWarning(w, i));
+  if (!readySent) {
+    readySent = true;
+    o.onProgress?.(result.ready);
+  }
   engine = new Engine(transport, result);
-  // Warnings are already in `result`; only a backend change could have raced ahead of it.
-  for (const e of early) if (e.type === 'backend') engine.handleEvent(e);
+  for (const e of early) engine.handleEvent(e);
   return engine;
 }

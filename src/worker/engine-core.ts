@@ -45,10 +45,7 @@ export class EngineCore implements CoreApi {
     this.options = options;
     if (onEvent) this.onEvent = (e) => void Promise.resolve(onEvent(e)).catch(() => undefined);
     if (options.assetBase) setAssetBase(options.assetBase);
-    const warn = (w: EngineWarning): void => {
-      this.warnings.push(w);
-      this.onEvent({ type: 'warning', warning: w });
-    };
+    const warn = (w: EngineWarning): void => this.warn(w);
     const progress = (p: LoadProgress): void => this.onEvent({ type: 'progress', progress: p });
 
     // Asking for a GPU adapter is skipped when WebGPU cannot be chosen anyway (it loads Dawn in Node).
@@ -108,8 +105,9 @@ export class EngineCore implements CoreApi {
         await backend.dispose().catch(() => undefined);
         throw new BitNetError('DISPOSED', 'the engine was disposed while it was loading');
       }
-      progress({ phase: 'ready', loaded: total, total, fraction: 1, backend: backend.name });
-      return { backend: backend.name, selection, model: info, probe: this.probe, warnings: [...this.warnings] };
+      const ready: LoadProgress = { phase: 'ready', loaded: total, total, fraction: 1, backend: backend.name };
+      progress(ready);
+      return { backend: backend.name, selection, model: info, probe: this.probe, warnings: [...this.warnings], ready };
     } catch (e) {
       await model.close().catch(() => undefined);
       this.model = null;
@@ -117,14 +115,18 @@ export class EngineCore implements CoreApi {
     }
   }
 
+  /** Records a warning and reports it; `index` lets the API deliver each exactly once. */
+  private warn(w: EngineWarning): void {
+    this.warnings.push(w);
+    this.onEvent({ type: 'warning', warning: w, index: this.warnings.length - 1 });
+  }
+
   /** Threads only matter for CPU backends the caller did not pin to the scalar reference. */
   private maybeWarnThreads(chosen: BackendName): void {
     const t = this.probe?.threads;
     const cpu = chosen === 'wasm' || (chosen === 'reference' && this.options?.backend === 'auto');
     if (!cpu || !t || t.usable || t.crossOriginIsolated !== false) return;
-    const w: EngineWarning = { code: 'THREADS_DISABLED', message: `bitnet-web: wasm runs single-threaded because ${t.reason ?? 'threads are unavailable'}` };
-    this.warnings.push(w);
-    this.onEvent({ type: 'warning', warning: w });
+    this.warn({ code: 'THREADS_DISABLED', message: `bitnet-web: wasm runs single-threaded because ${t.reason ?? 'threads are unavailable'}` });
   }
 
   /** Subscribes to a backend's device-lost event, if it has one (WebGPU: `onDeviceLost(listener)`). */
@@ -164,9 +166,7 @@ export class EngineCore implements CoreApi {
     const reason = error instanceof Error ? error.message : String(error);
     const handoffs = [...(this.selection?.handoffs ?? []), { from: lost.name, to: backend.name, reason, at: Date.now() }];
     this.selection = { ...selection, requested: this.selection?.requested ?? 'auto', handoffs };
-    const w: EngineWarning = { code: 'DEVICE_LOST', message: `${reason}; moved ${this.queues.size} in-flight request(s) from ${lost.name} to ${backend.name}`, details: { from: lost.name, to: backend.name } };
-    this.warnings.push(w);
-    this.onEvent({ type: 'warning', warning: w });
+    this.warn({ code: 'DEVICE_LOST', message: `${reason}; moved ${this.queues.size} in-flight request(s) from ${lost.name} to ${backend.name}`, details: { from: lost.name, to: backend.name } });
     this.onEvent({ type: 'backend', backend: backend.name, selection: this.selection });
     this.watchDeviceLoss(backend);
     return backend;

@@ -55,11 +55,14 @@ export interface CoreInitResult {
   readonly model: ModelInfo;
   readonly probe: CapabilityReport;
   readonly warnings: readonly EngineWarning[];
+  /** The final progress event (also sent as an event; events may arrive after this result). */
+  readonly ready: LoadProgress;
 }
 
 export type CoreEvent =
   | { readonly type: 'progress'; readonly progress: LoadProgress }
-  | { readonly type: 'warning'; readonly warning: EngineWarning }
+  /** `index`: position in the core's warning list (events from another port may arrive late or reordered). */
+  | { readonly type: 'warning'; readonly warning: EngineWarning; readonly index: number }
   | { readonly type: 'backend'; readonly backend: BackendName; readonly selection: BackendSelection };
 
 /** A generation request as the core receives it (options already validated by the API). */

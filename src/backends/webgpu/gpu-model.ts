@@ -40,10 +40,12 @@ interface LayerBindings {
   readonly attn: GPUBindGroup;
 }
 
-/** Up to this many tokens per submit use the GEMV kernels; more use the tiled GEMM. */
+/** Up to this many tokens per submit use the GEMV kernels; more use the tiled GEMM (GPUs). */
 export const GEMV_MAX_TOKENS = 3;
 
 export interface UploadOptions {
+  /** Token counts up to this use GEMV (default GEMV_MAX_TOKENS). */
+  readonly gemvMaxTokens?: number;
   readonly signal?: AbortSignal;
   readonly onProgress?: (phase: 'repack' | 'upload', fraction: number) => void;
 }
@@ -61,11 +63,13 @@ export class GpuModel {
   private readonly embedGroups: GPUBindGroup[] = [];
   private readonly logitGroups: { group: GPUBindGroup; rows: number }[] = [];
   private readonly prepFinal: GPUBindGroup;
+  private readonly gemvMaxTokens: number;
 
   private constructor(readonly ks: KernelSet, readonly plan: ModelPlan, w: ModelWeights, o: UploadOptions) {
     const d = ks.device;
     const c = plan.config;
     const B = plan.maxBatch;
+    this.gemvMaxTokens = o.gemvMaxTokens ?? GEMV_MAX_TOKENS;
     const qDim = c.nHead * c.headDim;
     const kvDim = c.nHeadKv * c.headDim;
     const S = BufferUsage.STORAGE | BufferUsage.COPY_DST | BufferUsage.COPY_SRC;
@@ -221,7 +225,8 @@ export class GpuModel {
   private buildStep(n: number, nOut: number): Dispatch[] {
     const c = this.plan.config;
     const out: Dispatch[] = [];
-    const gemv = n <= GEMV_MAX_TOKENS;
+    const gemv = n <= this.gemvMaxTokens;
+    const rowsPerGroup = 256 / this.ks.lanes;
     this.embedGroups.forEach((group, i) => out.push({ label: `embed${i}`, pipeline: 'embed', group, grid: [Math.ceil(c.nEmbd / 256), n], weightBytes: 0 }));
     const mm = (l: number, name: MatrixName): void => {
       for (const p of this.layers[l]!.mats[name]) {
@@ -229,7 +234,7 @@ export class GpuModel {
           label: `blk${l}.${name}`,
           pipeline: gemv ? 'gemv' : 'gemm',
           group: p.group,
-          grid: gemv ? [Math.ceil(p.rows / 8), n] : [Math.ceil(p.rows / 64), Math.ceil(n / 32)],
+          grid: gemv ? [Math.ceil(p.rows / rowsPerGroup), n] : [Math.ceil(p.rows / 64), Math.ceil(n / 32)],
           weightBytes: p.weightBytes,
         });
       }
@@ -253,7 +258,7 @@ export class GpuModel {
     out.push({ label: 'output_norm', pipeline: 'prep', group: this.prepFinal, grid: [n], weightBytes: 0 });
     if (nOut > 0) {
       this.logitGroups.forEach(({ group, rows }, i) => {
-        const nwg = Math.ceil(rows / 8);
+        const nwg = Math.ceil(rows / rowsPerGroup);
         const gx = Math.min(nwg, 32768);
         out.push({ label: `logits${i}`, pipeline: 'logits', group, grid: [gx, Math.ceil(nwg / gx)], weightBytes: this.plan.output.shards[i]!.bytes });
       });

@@ -26,6 +26,8 @@ export type PipelineKey = KernelName | 'gemvAcc' | 'gemmAcc';
 export interface KernelSet {
   readonly device: GPUDevice;
   readonly variant: ShaderVariant;
+  /** Lanes per row of the GEMV and logits kernels (32 on GPUs; 1 on CPU adapters). */
+  readonly lanes: number;
   readonly layouts: Record<KernelName, GPUBindGroupLayout>;
   readonly pipelines: Record<PipelineKey, GPUComputePipeline>;
 }
@@ -54,7 +56,9 @@ async function compile(device: GPUDevice, kernel: KernelName, code: string): Pro
 
 /**
  * Compiles every kernel (or those in `only`) for `variant`; with `accVariants` also the ACC_MODE
- * GEMV / GEMM pipelines that output raw integer accumulators (tests).
+ * GEMV / GEMM pipelines that output raw integer accumulators (tests). `lanes`: lanes per row of
+ * GEMV and logits (32 for GPUs; 1 for CPU adapters such as SwiftShader, where reduction barriers
+ * dominate — measured 40× faster there).
  * @throws BitNetError BACKEND_FAILED with the compiler messages when a shader does not compile or a
  *   pipeline cannot be created.
  */
@@ -64,7 +68,9 @@ export async function createKernelSet(
   sources?: ShaderSources,
   only?: readonly KernelName[],
   accVariants = false,
+  lanes = 32,
 ): Promise<KernelSet> {
+  if (![1, 2, 4, 8, 16, 32, 64, 128, 256].includes(lanes)) throw new Error(`lanes must be a power of two ≤ 256, got ${lanes}`);
   const kernels = only ? [...only] : (Object.keys(KERNEL_BINDINGS) as KernelName[]);
   const layouts = {} as Record<KernelName, GPUBindGroupLayout>;
   for (const k of kernels) layouts[k] = layoutFor(device, k);
@@ -84,11 +90,11 @@ export async function createKernelSet(
   };
   const pipelines = {} as Record<PipelineKey, GPUComputePipeline>;
   await Promise.all([
-    ...kernels.map(async (k) => (pipelines[k] = await make(k, k))),
-    ...(accVariants && kernels.includes('gemv') ? [make('gemvAcc', 'gemv', { ACC_MODE: 1 }).then((p) => (pipelines.gemvAcc = p))] : []),
+    ...kernels.map(async (k) => (pipelines[k] = await make(k, k, k === 'gemv' || k === 'logits' ? { LANES: lanes } : undefined))),
+    ...(accVariants && kernels.includes('gemv') ? [make('gemvAcc', 'gemv', { ACC_MODE: 1, LANES: lanes }).then((p) => (pipelines.gemvAcc = p))] : []),
     ...(accVariants && kernels.includes('gemm') ? [make('gemmAcc', 'gemm', { ACC_MODE: 1 }).then((p) => (pipelines.gemmAcc = p))] : []),
   ]);
-  return { device, variant, layouts, pipelines };
+  return { device, variant, lanes, layouts, pipelines };
 }
 
 /** Bind group for `kernel` from buffers (or buffer ranges) in binding order. */

@@ -36,6 +36,13 @@ export interface WebGPULoadOptions extends BackendLoadOptions {
   readonly dotProduct?: 'auto' | 'dp4a' | 'plain';
   /** 'auto' (default) stores the KV cache as f16 when the device has 'shader-f16'. */
   readonly kvCache?: 'auto' | 'f16' | 'f32';
+  /**
+   * Lanes per matrix row in GEMV / logits: 32 (default on GPUs) or 1 (default on fallback / CPU
+   * adapters, where reduction barriers are expensive). Any power of two ≤ 256.
+   */
+  readonly lanes?: number;
+  /** Token counts per chunk up to this use GEMV, larger ones the tiled GEMM (default 3; CPU adapters 8). */
+  readonly gemvMaxTokens?: number;
   /** Caps the bytes of any one binding (tests force sharding with it). */
   readonly bindingLimit?: number;
   /** Shader sources (default: shaders/ on disk in Node, else the generated copy). */
@@ -82,7 +89,7 @@ export class WebGPUBackend implements Backend {
     this.maxSequences = plan.maxSequences;
     this.variant = variant;
     this.freeSlots = Array.from({ length: plan.maxSequences }, (_, i) => plan.maxSequences - 1 - i);
-    this.description = `WebGPU on ${label}; ${variant.dp4a ? 'dot4I8Packed' : 'plain int8'} matmuls, ${variant.kvF16 ? 'f16' : 'f32'} KV cache, ${plan.maxSequences} sequence slot(s)`;
+    this.description = `WebGPU on ${label}; ${variant.dp4a ? 'dot4I8Packed' : 'plain int8'} matmuls (${ks.lanes} lane${ks.lanes > 1 ? 's' : ''}/row), ${variant.kvF16 ? 'f16' : 'f32'} KV cache, ${plan.maxSequences} sequence slot(s)`;
     const c = plan.config;
     this.readback = device.createBuffer({ label: 'bitnet.readback', size: Math.max(plan.maxOut * plan.vocabOut * 4, plan.maxBatch * c.nEmbd * 4), usage: BufferUsage.MAP_READ | BufferUsage.COPY_DST });
     device.lost.then((info) => {
@@ -126,11 +133,13 @@ export class WebGPUBackend implements Backend {
     const device = await requestDevice(choice, variant, plan.maxBinding);
     try {
       const sources = o.shaderSources ?? (await defaultShaderSources());
-      const ks = await createKernelSet(device, { dp4a: variant.dp4a, kvF16: variant.kvF16 }, sources, ['prep', 'gemv', 'gemm', 'rope_kv', 'attention', 'embed', 'logits']);
+      const lanes = o.lanes ?? (choice.fallback ? 1 : 32);
+      const ks = await createKernelSet(device, { dp4a: variant.dp4a, kvF16: variant.kvF16 }, sources, ['prep', 'gemv', 'gemm', 'rope_kv', 'attention', 'embed', 'logits'], false, lanes);
       throwIfAborted(o.signal);
       device.pushErrorScope('out-of-memory');
       device.pushErrorScope('validation');
-      const model = GpuModel.create(ks, plan, weights, { ...(o.signal ? { signal: o.signal } : {}), ...(o.onProgress ? { onProgress: o.onProgress } : {}) });
+      const gemvMaxTokens = o.gemvMaxTokens ?? (choice.fallback ? 8 : 3);
+      const model = GpuModel.create(ks, plan, weights, { gemvMaxTokens, ...(o.signal ? { signal: o.signal } : {}), ...(o.onProgress ? { onProgress: o.onProgress } : {}) });
       const validation = await device.popErrorScope();
       const oom = await device.popErrorScope();
       if (oom) throw new BitNetError('OUT_OF_MEMORY', `GPU out of memory while uploading ${plan.totalBytes} bytes: ${oom.message}`);
