@@ -4,8 +4,8 @@
  * The server is `demo/serve.ts --test-hooks` (builds, then serves with COOP/COEP, a request log and
  * fault injection). Screenshots of each demo state go to e2e/artifacts/ (gitignored).
  *
- * Projects: `chromium` (WebGPU on), `chromium-no-webgpu` (WebGPU removed from the browser, for the
- * wasm-path tests in e2e/*.nogpu.spec.ts).
+ * Projects: `chromium` (WebGPU on, SwiftShader), `chromium-no-webgpu` (no WebGPU adapter), for the
+ * wasm-path tests in e2e/*.nogpu.spec.ts.
  */
 import { defineConfig } from '@playwright/test';
 
@@ -37,7 +37,8 @@ export default defineConfig({
     {
       name: 'chromium-no-webgpu',
       testMatch: /\.nogpu\.spec\.ts$/,
-      use: { launchOptions: { executablePath: '/usr/bin/chromium', args: [...BASE_ARGS, '--disable-blink-features=WebGPU'] } },
+      // Without --enable-unsafe-webgpu, Linux Chromium exposes navigator.gpu but gives no adapter.
+      use: { launchOptions: { executablePath: '/usr/bin/chromium', args: BASE_ARGS } },
     },
   ],
   webServer: {

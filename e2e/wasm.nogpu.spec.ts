@@ -1,5 +1,5 @@
 /**
- * wasm path in a Chromium without WebGPU (project `chromium-no-webgpu`): `auto` falls to wasm and
+ * wasm path in a Chromium without a WebGPU adapter (project `chromium-no-webgpu`): `auto` falls to wasm and
  * says why WebGPU was skipped; with cross-origin isolation the wasm threads are usable, without it
  * (`?coi=0`) they are off, the page says so with the fix, and the text is the same either way.
  */
@@ -14,9 +14,11 @@ test('wasm with threads (cross-origin isolated), WebGPU unavailable', async ({ p
   const errors = watchConsole(page);
   const ref = referenceText(PROMPT, MAX_TOKENS);
   await openDemo(page, '');
-  expect(await page.evaluate(() => ({ gpu: 'gpu' in navigator, coi: crossOriginIsolated }))).toEqual({ gpu: false, coi: true });
+  // Without --enable-unsafe-webgpu this Chromium has navigator.gpu but no adapter (like a blocklisted GPU).
+  expect(await page.evaluate(async () => ({ adapter: !!(await navigator.gpu?.requestAdapter()), coi: crossOriginIsolated }))).toEqual({ adapter: false, coi: true });
   expect(await chosenBackend(page)).toBe('wasm');
   await expect(page.locator('#selection tr[data-candidate=webgpu]')).toHaveAttribute('data-status', 'skipped');
+  await expect(page.locator('#cap-webgpu')).toHaveAttribute('data-available', 'false');
   await expect(page.locator('#cap-coi')).toHaveAttribute('data-value', 'true');
   await expect(page.locator('#cap-threads')).toHaveAttribute('data-usable', 'true');
   await expect(page.locator('#warnings li[data-code=THREADS_DISABLED]')).toHaveCount(0);

@@ -26,7 +26,8 @@ struct PrepParams {
 @group(0) @binding(6) var<storage, read_write> actSum: array<i32>;
 @group(0) @binding(7) var<storage, read_write> actScale: array<f32>;
 
-const WG: u32 = 256u;
+// Threads per token: 256 on GPUs; 1 on CPU adapters (no barrier round trips). Power of two ≤ 256.
+override WG: u32 = 256u;
 var<workgroup> red: array<f32, 256>;
 
 fn inputAt(t: u32, i: u32) -> f32 {
@@ -71,7 +72,7 @@ fn div127(m: f32) -> f32 {
   return ldexp(f32(mant), 25 - k - e);
 }
 
-@compute @workgroup_size(256)
+@compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
   let t = wg.x;
   let n = P.n;

@@ -80,15 +80,18 @@ BN_INLINE void bn_q8_row(const bn_ljob *jb, uint32_t r, uint32_t t0, const int T
   }
   for (uint32_t b = 0; b < nb; b++) {
     __m128i v0 = _mm_loadu_si128((const __m128i *)(q + 32 * b)), v1 = _mm_loadu_si128((const __m128i *)(q + 32 * b + 16));
+    /* i8 → i16 → i32 → f32 with widening ops only (emcc lowers each to one wasm instruction). */
+    __m128i h0 = _mm_cvtepi8_epi16(v0), h1 = _mm_cvtepi8_epi16(_mm_unpackhi_epi64(v0, v0));
+    __m128i h2 = _mm_cvtepi8_epi16(v1), h3 = _mm_cvtepi8_epi16(_mm_unpackhi_epi64(v1, v1));
     __m128 w[8];
-    w[0] = _mm_cvtepi32_ps(_mm_cvtepi8_epi32(v0));
-    w[1] = _mm_cvtepi32_ps(_mm_cvtepi8_epi32(_mm_srli_si128(v0, 4)));
-    w[2] = _mm_cvtepi32_ps(_mm_cvtepi8_epi32(_mm_srli_si128(v0, 8)));
-    w[3] = _mm_cvtepi32_ps(_mm_cvtepi8_epi32(_mm_srli_si128(v0, 12)));
-    w[4] = _mm_cvtepi32_ps(_mm_cvtepi8_epi32(v1));
-    w[5] = _mm_cvtepi32_ps(_mm_cvtepi8_epi32(_mm_srli_si128(v1, 4)));
-    w[6] = _mm_cvtepi32_ps(_mm_cvtepi8_epi32(_mm_srli_si128(v1, 8)));
-    w[7] = _mm_cvtepi32_ps(_mm_cvtepi8_epi32(_mm_srli_si128(v1, 12)));
+    w[0] = _mm_cvtepi32_ps(_mm_cvtepi16_epi32(h0));
+    w[1] = _mm_cvtepi32_ps(_mm_cvtepi16_epi32(_mm_unpackhi_epi64(h0, h0)));
+    w[2] = _mm_cvtepi32_ps(_mm_cvtepi16_epi32(h1));
+    w[3] = _mm_cvtepi32_ps(_mm_cvtepi16_epi32(_mm_unpackhi_epi64(h1, h1)));
+    w[4] = _mm_cvtepi32_ps(_mm_cvtepi16_epi32(h2));
+    w[5] = _mm_cvtepi32_ps(_mm_cvtepi16_epi32(_mm_unpackhi_epi64(h2, h2)));
+    w[6] = _mm_cvtepi32_ps(_mm_cvtepi16_epi32(h3));
+    w[7] = _mm_cvtepi32_ps(_mm_cvtepi16_epi32(_mm_unpackhi_epi64(h3, h3)));
     __m128 db = _mm_set1_ps(d[b]);
     for (int t = 0; t < T; t++) {
       const float *xb = x[t] + 32 * b;

@@ -69,18 +69,18 @@ export class CacheManager {
     const rows = list.map((m) => {
       const del = h('button', { type: 'button', class: 'small' }, 'Delete');
       del.addEventListener('click', () => void this.cache.delete(m.key).then(() => this.refresh()));
-      const state = m.complete ? 'complete' : `partial: ${formatBytes(m.storedBytes)} of ${formatBytes(m.size)} (resumes on next load)`;
+      const state = m.complete ? 'complete' : `partial (${Math.floor((100 * m.storedBytes) / Math.max(1, m.size))}%)`;
       return h(
         'tr',
         { 'data-key': m.key, 'data-complete': String(m.complete) },
         h('td', { class: 'url', title: m.url }, shortUrl(m.url)),
         h('td', {}, formatBytes(m.size)),
-        h('td', {}, state),
-        h('td', {}, m.date ? new Date(m.date).toLocaleString() : '—'),
+        h('td', { title: m.complete ? `stored ${formatBytes(m.storedBytes)}` : `${formatBytes(m.storedBytes)} of ${formatBytes(m.size)} stored; the download resumes on the next load` }, state),
+        h('td', { title: m.date ? new Date(m.date).toLocaleString() : '' }, m.date ? new Date(m.date).toLocaleDateString() : '—'),
         h('td', {}, del),
       );
     });
-    replace(this.box, h('table', { class: 'cache-table' }, h('thead', {}, h('tr', {}, h('th', {}, 'model'), h('th', {}, 'size'), h('th', {}, 'state'), h('th', {}, 'stored'), h('th', {}, ''))), h('tbody', {}, ...rows)));
+    replace(this.box, h('table', { class: 'cache-table' }, h('thead', {}, h('tr', {}, h('th', {}, 'model'), h('th', {}, 'size'), h('th', {}, 'state'), h('th', {}, 'date'), h('th', {}, ''))), h('tbody', {}, ...rows)));
   }
 
   private async renderResults(): Promise<void> {

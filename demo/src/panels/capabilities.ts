@@ -31,7 +31,7 @@ export class CapabilitiesPanel {
       // is not free.
       if ((s.status === 'idle' || s.status === 'error') && !this.probing) {
         this.probing = true;
-        void probeCapabilities({ gpuTimeoutMs: 4000 }).then((r) => {
+        void probeCapabilities({ gpuTimeoutMs: 10_000 }).then((r) => {
           this.pageProbe = r;
           this.update(this.host.state);
         });

@@ -57,7 +57,7 @@ export class ModelPicker {
     if (p) this.seen.add(p.phase);
     for (const li of this.phases.querySelectorAll<HTMLElement>('li')) {
       const ph = li.dataset.phase!;
-      li.className = p?.phase === ph ? 'current' : this.seen.has(ph) ? 'past' : '';
+      li.className = p?.phase === ph ? (s.status === 'error' ? 'failed' : 'current') : this.seen.has(ph) ? 'past' : '';
     }
     if (s.status !== 'error') delete this.bar.dataset.error;
     if (s.status === 'loading') {

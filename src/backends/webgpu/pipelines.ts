@@ -58,7 +58,8 @@ async function compile(device: GPUDevice, kernel: KernelName, code: string): Pro
  * Compiles every kernel (or those in `only`) for `variant`; with `accVariants` also the ACC_MODE
  * GEMV / GEMM pipelines that output raw integer accumulators (tests). `lanes`: lanes per row of
  * GEMV and logits (32 for GPUs; 1 for CPU adapters such as SwiftShader, where reduction barriers
- * dominate — measured 40× faster there).
+ * dominate — measured 40× faster there); `prepThreads`: threads per token of the prep kernel
+ * (256 on GPUs, 1 on CPU adapters).
  * @throws BitNetError BACKEND_FAILED with the compiler messages when a shader does not compile or a
  *   pipeline cannot be created.
  */
@@ -69,6 +70,7 @@ export async function createKernelSet(
   only?: readonly KernelName[],
   accVariants = false,
   lanes = 32,
+  prepThreads = 256,
 ): Promise<KernelSet> {
   if (![1, 2, 4, 8, 16, 32, 64, 128, 256].includes(lanes)) throw new Error(`lanes must be a power of two ≤ 256, got ${lanes}`);
   const kernels = only ? [...only] : (Object.keys(KERNEL_BINDINGS) as KernelName[]);
@@ -90,7 +92,7 @@ export async function createKernelSet(
   };
   const pipelines = {} as Record<PipelineKey, GPUComputePipeline>;
   await Promise.all([
-    ...kernels.map(async (k) => (pipelines[k] = await make(k, k, k === 'gemv' || k === 'logits' ? { LANES: lanes } : undefined))),
+    ...kernels.map(async (k) => (pipelines[k] = await make(k, k, k === 'gemv' || k === 'logits' ? { LANES: lanes } : k === 'prep' ? { WG: prepThreads } : undefined))),
     ...(accVariants && kernels.includes('gemv') ? [make('gemvAcc', 'gemv', { ACC_MODE: 1, LANES: lanes }).then((p) => (pipelines.gemvAcc = p))] : []),
     ...(accVariants && kernels.includes('gemm') ? [make('gemmAcc', 'gemm', { ACC_MODE: 1 }).then((p) => (pipelines.gemmAcc = p))] : []),
   ]);

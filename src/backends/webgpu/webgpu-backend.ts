@@ -38,10 +38,11 @@ export interface WebGPULoadOptions extends BackendLoadOptions {
   readonly kvCache?: 'auto' | 'f16' | 'f32';
   /**
    * Lanes per matrix row in GEMV / logits: 32 (default on GPUs) or 1 (default on fallback / CPU
-   * adapters, where reduction barriers are expensive). Any power of two ≤ 256.
+   * adapters, where reduction barriers are expensive; the prep kernel then also runs one thread per
+   * token). Any power of two ≤ 256.
    */
   readonly lanes?: number;
-  /** Token counts per chunk up to this use GEMV, larger ones the tiled GEMM (default 3; CPU adapters 8). */
+  /** Token counts per chunk up to this use GEMV, larger ones the tiled GEMM (default 3). */
   readonly gemvMaxTokens?: number;
   /** Caps the bytes of any one binding (tests force sharding with it). */
   readonly bindingLimit?: number;
@@ -134,11 +135,11 @@ export class WebGPUBackend implements Backend {
     try {
       const sources = o.shaderSources ?? (await defaultShaderSources());
       const lanes = o.lanes ?? (choice.fallback ? 1 : 32);
-      const ks = await createKernelSet(device, { dp4a: variant.dp4a, kvF16: variant.kvF16 }, sources, ['prep', 'gemv', 'gemm', 'rope_kv', 'attention', 'embed', 'logits'], false, lanes);
+      const ks = await createKernelSet(device, { dp4a: variant.dp4a, kvF16: variant.kvF16 }, sources, ['prep', 'gemv', 'gemm', 'rope_kv', 'attention', 'embed', 'logits'], false, lanes, lanes === 1 ? 1 : 256);
       throwIfAborted(o.signal);
       device.pushErrorScope('out-of-memory');
       device.pushErrorScope('validation');
-      const gemvMaxTokens = o.gemvMaxTokens ?? (choice.fallback ? 8 : 3);
+      const gemvMaxTokens = o.gemvMaxTokens ?? 3;
       const model = GpuModel.create(ks, plan, weights, { gemvMaxTokens, ...(o.signal ? { signal: o.signal } : {}), ...(o.onProgress ? { onProgress: o.onProgress } : {}) });
       const validation = await device.popErrorScope();
       const oom = await device.popErrorScope();
