@@ -42,10 +42,11 @@ async function compare(gb: WebGPUBackend, rb: ReferenceBackend, prompt: number[]
 }
 
 describeWebGPU('WebGPU backend on GGUF fixtures', env, ({ gpu }) => {
-  it('TQ2_0 + Q8_0 embeddings, SiLU, projection scales, untied output', async () => {
+  it('TQ2_0 + Q8_0 embeddings, SiLU, projection scales, untied output (GPU tuning: 32 lanes/row)', async () => {
     const w = await weightsOf({ arch: 'bitnet', ternaryType: 'TQ2_0', embeddingType: 'Q8_0', nEmbd: 256, nFf: 256, nHead: 4, nHeadKv: 2, vocab: 300, nMerges: 40, nLayer: 1, untiedOutput: true, projectionScales: true, contextLength: 32 });
     expect(w.config.activation).toBe('silu');
-    const gb = await WebGPUBackend.create(w, { gpu, allowFallbackAdapter: true, maxSequences: 1 });
+    const gb = await WebGPUBackend.create(w, { gpu, allowFallbackAdapter: true, maxSequences: 1, lanes: 32 });
+    expect(gb.description).toContain('32 lanes/row');
     try {
       await compare(gb, new ReferenceBackend(w), [5, 17, 200, 3, 9], 3);
     } finally {

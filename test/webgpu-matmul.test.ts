@@ -87,7 +87,7 @@ async function runCase(ks: KernelSet, cs: Case, kernel: 'gemv' | 'gemm'): Promis
   const mp = uploadBuffer(device, matParams(shape, { actStride: k16, rowOffset: 0, rowsTotal: cs.rows, residual: false, outScale }), BufferUsage.UNIFORM);
   const sp = uploadBuffer(device, stepParams(cs.tokens, 0), BufferUsage.UNIFORM);
   const g = bindGroup(ks, kernel, [mp, w, sc, actQ, actSum, actScale, y, acc, sp]);
-  const grid: [number, number] = kernel === 'gemv' ? [Math.ceil(cs.rows / 8), cs.tokens] : [Math.ceil(cs.rows / 64), Math.ceil(cs.tokens / 32)];
+  const grid: [number, number] = kernel === 'gemv' ? [Math.ceil(cs.rows / (256 / ks.lanes)), cs.tokens] : [Math.ceil(cs.rows / 64), Math.ceil(cs.tokens / 32)];
   dispatch(device, kernel === 'gemv' ? ks.pipelines.gemvAcc : ks.pipelines.gemmAcc, g, ...grid);
   dispatch(device, ks.pipelines[kernel], g, ...grid);
   const accGot = new Int32Array(await readBuffer(device, acc));
@@ -123,13 +123,14 @@ const CASES: Case[] = [
 ];
 
 describeWebGPU('WebGPU ternary GEMV / GEMM / activation quantization', env, ({ gpu }) => {
-  for (const dp4a of [true, false]) {
-    it(`${dp4a ? 'dot4I8Packed' : 'plain'} variant is bit-exact with kernels.ts`, async () => {
+  // GPU tuning (dp4a, 32 lanes per GEMV row, 256 threads per token) and CPU tuning (plain, 1, 1).
+  for (const [dp4a, lanes, prepThreads] of [[true, 32, 256], [false, 1, 1]] as const) {
+    it(`${dp4a ? 'dot4I8Packed' : 'plain'} variant (${lanes} lane(s)/row, ${prepThreads} prep thread(s)) is bit-exact with kernels.ts`, async () => {
       if (dp4a) expect(hasPackedDot(gpu), 'Dawn should expose packed_4x8_integer_dot_product').toBe(true);
       const device = await testDevice(gpu);
       try {
         const t0 = performance.now();
-        const ks = await createKernelSet(device, { dp4a, kvF16: false }, undefined, ['prep', 'gemv', 'gemm'], true);
+        const ks = await createKernelSet(device, { dp4a, kvF16: false }, undefined, ['prep', 'gemv', 'gemm'], true, lanes, prepThreads);
         if (process.env.BITNET_TEST_TIMING) console.log('compile', (performance.now() - t0).toFixed(0), 'ms');
         for (const cs of CASES) {
           let t0 = performance.now();

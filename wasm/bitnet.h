@@ -15,6 +15,9 @@
 #include <stdint.h>
 #include <stddef.h>
 #include <smmintrin.h>
+#ifdef __wasm_simd128__
+#include <wasm_simd128.h>
+#endif
 
 #define BN_EXPORT __attribute__((visibility("default"), used))
 #define BN_INLINE static inline __attribute__((always_inline))
@@ -139,6 +142,21 @@ BN_INLINE __m128 bn_exp_ps(__m128 x) {
   y = _mm_add_ps(_mm_mul_ps(_mm_mul_ps(y, x), x), _mm_add_ps(x, _mm_set1_ps(1.0f)));
   __m128i e = _mm_slli_epi32(_mm_add_epi32(_mm_cvttps_epi32(fx), _mm_set1_epi32(127)), 23);
   return _mm_mul_ps(y, _mm_castsi128_ps(e));
+}
+
+/* Exact i32 → f32 for |v| < 2^22 via the 1.5·2^23 magic number. Used instead of _mm_cvtepi32_ps
+ * on sign-extended narrow integers, which LLVM 14 folds into a scalarised sitofp <4 x i16>. */
+BN_INLINE __m128 bn_small_i32_to_ps(__m128i v) {
+  return _mm_sub_ps(_mm_castsi128_ps(_mm_add_epi32(v, _mm_set1_epi32(0x4B400000))), _mm_set1_ps(12582912.0f));
+}
+
+/* f64x2 → f32 in the low two lanes (emcc emulates _mm_cvtpd_ps lane by lane). */
+BN_INLINE __m128 bn_cvtpd_ps(__m128d v) {
+#ifdef __wasm_simd128__
+  return (__m128)wasm_f32x4_demote_f64x2_zero((v128_t)v);
+#else
+  return _mm_cvtpd_ps(v);
+#endif
 }
 
 /* IEEE binary16 → f32, exact (normals, subnormals, zeros). */

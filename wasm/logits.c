@@ -84,14 +84,14 @@ BN_INLINE void bn_q8_row(const bn_ljob *jb, uint32_t r, uint32_t t0, const int T
     __m128i h0 = _mm_cvtepi8_epi16(v0), h1 = _mm_cvtepi8_epi16(_mm_unpackhi_epi64(v0, v0));
     __m128i h2 = _mm_cvtepi8_epi16(v1), h3 = _mm_cvtepi8_epi16(_mm_unpackhi_epi64(v1, v1));
     __m128 w[8];
-    w[0] = _mm_cvtepi32_ps(_mm_cvtepi16_epi32(h0));
-    w[1] = _mm_cvtepi32_ps(_mm_cvtepi16_epi32(_mm_unpackhi_epi64(h0, h0)));
-    w[2] = _mm_cvtepi32_ps(_mm_cvtepi16_epi32(h1));
-    w[3] = _mm_cvtepi32_ps(_mm_cvtepi16_epi32(_mm_unpackhi_epi64(h1, h1)));
-    w[4] = _mm_cvtepi32_ps(_mm_cvtepi16_epi32(h2));
-    w[5] = _mm_cvtepi32_ps(_mm_cvtepi16_epi32(_mm_unpackhi_epi64(h2, h2)));
-    w[6] = _mm_cvtepi32_ps(_mm_cvtepi16_epi32(h3));
-    w[7] = _mm_cvtepi32_ps(_mm_cvtepi16_epi32(_mm_unpackhi_epi64(h3, h3)));
+    w[0] = bn_small_i32_to_ps(_mm_cvtepi16_epi32(h0));
+    w[1] = bn_small_i32_to_ps(_mm_cvtepi16_epi32(_mm_unpackhi_epi64(h0, h0)));
+    w[2] = bn_small_i32_to_ps(_mm_cvtepi16_epi32(h1));
+    w[3] = bn_small_i32_to_ps(_mm_cvtepi16_epi32(_mm_unpackhi_epi64(h1, h1)));
+    w[4] = bn_small_i32_to_ps(_mm_cvtepi16_epi32(h2));
+    w[5] = bn_small_i32_to_ps(_mm_cvtepi16_epi32(_mm_unpackhi_epi64(h2, h2)));
+    w[6] = bn_small_i32_to_ps(_mm_cvtepi16_epi32(h3));
+    w[7] = bn_small_i32_to_ps(_mm_cvtepi16_epi32(_mm_unpackhi_epi64(h3, h3)));
     __m128 db = _mm_set1_ps(d[b]);
     for (int t = 0; t < T; t++) {
       const float *xb = x[t] + 32 * b;

@@ -57,7 +57,7 @@ BN_EXPORT void bn_glu(const float *g, uint32_t ldg, const float *u, uint32_t ldu
         __m128d g0 = _mm_max_pd(_mm_cvtps_pd(gv), z), g1 = _mm_max_pd(_mm_cvtps_pd(_mm_movehl_ps(gv, gv)), z);
         __m128d r0 = _mm_mul_pd(_mm_mul_pd(g0, g0), _mm_cvtps_pd(uv));
         __m128d r1 = _mm_mul_pd(_mm_mul_pd(g1, g1), _mm_cvtps_pd(_mm_movehl_ps(uv, uv)));
-        _mm_storeu_ps(ot + i, _mm_movelh_ps(_mm_cvtpd_ps(r0), _mm_cvtpd_ps(r1)));
+        _mm_storeu_ps(ot + i, _mm_movelh_ps(bn_cvtpd_ps(r0), bn_cvtpd_ps(r1)));
       }
       for (; i < n; i++) {
         double gg = gt[i] > 0 ? (double)gt[i] : 0.0;

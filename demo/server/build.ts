@@ -60,9 +60,9 @@ function run(cmd: string, args: readonly string[]): Promise<void> {
   });
 }
 
-async function viteBuild(configFile: string, mode = 'production'): Promise<void> {
+async function viteBuild(configFile: string, mode = 'production', root?: string): Promise<void> {
   const { build } = await import('vite');
-  await build({ root: REPO, configFile: join(REPO, configFile), logLevel: 'warn', mode });
+  await build({ ...(root ? { root } : {}), configFile: join(REPO, configFile), logLevel: 'warn', mode });
 }
 
 function packageScripts(): Record<string, string> {
@@ -89,8 +89,8 @@ export function buildSteps(): BuildStep[] {
       inputs: LIB_INPUTS,
       output: join(REPO, 'dist/browser/bitnet.worker.js'),
       run: async () => {
-        await viteBuild('vite.config.ts', 'main');
-        await viteBuild('vite.config.ts', 'worker');
+        await viteBuild('vite.config.ts', 'main', REPO);
+        await viteBuild('vite.config.ts', 'worker', REPO);
       },
     });
   }

@@ -21,10 +21,14 @@ const { values, positionals } = parseArgs({
 });
 const prompt = positionals.join(' ') || 'In the beginning God created';
 
+let shown = '';
 const engine = await createEngine({
   ...(values.model ? { model: values.model } : {}),
   backend: values.backend,
-  onProgress: (p) => process.stderr.write(`\r${p.phase} ${(p.fraction * 100).toFixed(0)}%   `),
+  onProgress: (p) => {
+    const line = `${p.phase} ${Math.floor(p.fraction * 10) * 10}%`;
+    if (line !== shown) process.stderr.write(`\r${(shown = line).padEnd(20)}`);
+  },
 });
 process.stderr.write(`\rmodel ${engine.model.name} on ${engine.backend} (${engine.selection.description})\n`);
 
