@@ -16,7 +16,8 @@ const GPU_ARGS = ['--enable-unsafe-webgpu', '--enable-unsafe-swiftshader', '--us
 export default defineConfig({
   testDir: 'e2e',
   outputDir: 'test-results/e2e',
-  timeout: 180_000,
+  // Per test; generous for loaded machines (model loads take seconds on an idle one).
+  timeout: 300_000,
   expect: { timeout: 30_000 },
   fullyParallel: false,
   workers: 1,

@@ -18,7 +18,7 @@ test.beforeAll(async ({ browser, request }, info) => {
     dialogs.push(d.message());
     void d.dismiss();
   });
-  await openDemo(page, '?backend=wasm', 90_000);
+  await openDemo(page, '?backend=wasm');
 });
 
 test.afterAll(async () => {
@@ -63,7 +63,7 @@ test('abort mid-stream stops it and the next request works', async () => {
   });
   await page.click('#send');
   const answer = page.locator('#conversation li.msg.assistant').first();
-  await expect(answer).toHaveAttribute('data-state', /^(aborted|done|error)$/, { timeout: 60_000 });
+  await expect(answer).toHaveAttribute('data-state', /^(aborted|done|error)$/, { timeout: LOAD_TIMEOUT });
   expect(await answer.getAttribute('data-state'), await answer.locator('.meta').textContent() ?? '').toBe('aborted');
   const tokens = Number(await answer.getAttribute('data-tokens'));
   const text = await answer.locator('.text').textContent();
@@ -88,7 +88,7 @@ test('run 4 prompts at once: each finishes with its solo greedy text, throughput
   await page.fill('#batch-n', '4');
   await page.fill('#batch-max', '6');
   await page.click('#batch-run');
-  await expect(page.locator('#batch-panel')).toHaveAttribute('data-state', 'done', { timeout: 60_000 });
+  await expect(page.locator('#batch-panel')).toHaveAttribute('data-state', 'done', { timeout: LOAD_TIMEOUT });
   const items = page.locator('#batch-outputs li');
   await expect(items).toHaveCount(4);
   await expect(page.locator('#batch-outputs li[data-state=done]')).toHaveCount(4);

@@ -15,11 +15,11 @@ test('script-tag example (global BitNet, no bundler) generates text', async ({ p
   test.skip(!existsSync(IIFE), 'dist/browser/bitnet.js is not built (the library needs a build:browser script)');
   const errors = watchConsole(page);
   await page.goto('/examples/script-tag/');
-  await expect(page.locator('#status')).toHaveAttribute('data-status', /^(ready|error)$/, { timeout: 60_000 });
+  await expect(page.locator('#status')).toHaveAttribute('data-status', /^(ready|error)$/, { timeout: LOAD_TIMEOUT });
   expect(await page.locator('#status').getAttribute('data-status'), (await page.locator('#status').textContent()) ?? '').toBe('ready');
   expect(await page.evaluate(() => typeof (globalThis as unknown as { BitNet?: { createEngine?: unknown } }).BitNet?.createEngine)).toBe('function');
   await page.click('#go');
-  await expect(page.locator('#status')).toHaveAttribute('data-status', /^(done|error)$/, { timeout: 60_000 });
+  await expect(page.locator('#status')).toHaveAttribute('data-status', /^(done|error)$/, { timeout: LOAD_TIMEOUT });
   expect(await page.locator('#status').getAttribute('data-status'), (await page.locator('#status').textContent()) ?? '').toBe('done');
   expect(await page.locator('#output').textContent()).toBe((await referenceText(PROMPT, 24, MODEL_FILE)).text);
   await shot(page, '12-example-script-tag');
@@ -30,11 +30,11 @@ test('React example (useBitNet) generates text', async ({ page }) => {
   const errors = watchConsole(page);
   await page.goto('/examples/react/');
   const status = page.getByTestId('status');
-  await expect(status).toHaveAttribute('data-status', /^(ready|error)$/, { timeout: 60_000 });
+  await expect(status).toHaveAttribute('data-status', /^(ready|error)$/, { timeout: LOAD_TIMEOUT });
   expect(await status.getAttribute('data-status'), (await status.textContent()) ?? '').toBe('ready');
   await page.getByRole('button', { name: 'Generate' }).click();
-  await expect(page.getByTestId('output')).not.toBeEmpty({ timeout: 60_000 });
-  await expect(status).toHaveAttribute('data-status', 'ready', { timeout: 60_000 });
+  await expect(page.getByTestId('output')).not.toBeEmpty({ timeout: LOAD_TIMEOUT });
+  await expect(status).toHaveAttribute('data-status', 'ready', { timeout: LOAD_TIMEOUT });
   expect(await page.getByTestId('output').textContent()).toBe((await referenceText(PROMPT, 24, servedModel('examples/react/dist'))).text);
   await shot(page, '13-example-react');
   expect(errors).toEqual([]);

@@ -12,6 +12,12 @@ import { expect, type APIRequestContext, type Page } from '@playwright/test';
 const REPO = fileURLToPath(new URL('..', import.meta.url));
 export const ARTIFACTS = fileURLToPath(new URL('./artifacts/', import.meta.url));
 export const PROMPT = 'In the beginning God created';
+/**
+ * How long a page may take to load the model / answer. Generous: on a loaded 2-core machine the
+ * browser alone can take half a minute to start; an unloaded machine needs a few seconds.
+ */
+export const LOAD_TIMEOUT = 150_000;
+export const ANSWER_TIMEOUT = 120_000;
 
 const refCache = new Map<string, Promise<{ text: string; tokens: number[] }>>();
 
@@ -59,19 +65,19 @@ export function watchConsole(page: Page): string[] {
 }
 
 /** Opens the demo with the given query and waits until the engine is ready (fails with the page's error). */
-export async function openDemo(page: Page, query = '', timeout = 60_000): Promise<void> {
+export async function openDemo(page: Page, query = '', timeout = LOAD_TIMEOUT): Promise<void> {
   await page.goto(`/${query}`);
   await waitReady(page, timeout);
 }
 
-export async function waitReady(page: Page, timeout = 60_000): Promise<void> {
+export async function waitReady(page: Page, timeout = LOAD_TIMEOUT): Promise<void> {
   const status = page.locator('#status');
   await expect(status).toHaveAttribute('data-status', /^(ready|error)$/, { timeout });
   if ((await status.getAttribute('data-status')) === 'error') throw new Error(`demo failed to load: ${await status.textContent()}`);
 }
 
 /** Types a prompt, runs it from the chat view and returns the answer bubble's text once done. */
-export async function ask(page: Page, prompt: string, maxTokens: number, timeout = 60_000): Promise<string> {
+export async function ask(page: Page, prompt: string, maxTokens: number, timeout = ANSWER_TIMEOUT): Promise<string> {
   const before = await page.locator('#conversation li.msg.assistant').count();
   await page.fill('#prompt', prompt);
   await page.fill('#max-tokens', String(maxTokens));

@@ -50,7 +50,7 @@ test('a download cut off midway resumes on the next load and the model is correc
   const cut = CUT_CHUNK * CHUNK + CHUNK / 2;
   await setFault(request, cut);
   await page.goto(`/?backend=wasm&chunk=${CHUNK}&retries=0`);
-  await expect(page.locator('#status')).toHaveAttribute('data-status', 'error', { timeout: 60_000 });
+  await expect(page.locator('#status')).toHaveAttribute('data-status', 'error', { timeout: LOAD_TIMEOUT });
   const before = (await serverLog(request)).filter((e) => isModelFile(e.path));
   expect(before.length).toBeGreaterThan(0);
   // The cache manager shows the partial entry.

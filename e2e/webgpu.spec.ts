@@ -9,7 +9,6 @@ import { PROMPT, ask, chosenBackend, referenceText, resetServer, setDelay, shot,
 const MAX_TOKENS = 8;
 
 test('WebGPU: greedy generation equals the reference backend', async ({ page, request }) => {
-  test.setTimeout(150_000);
   await resetServer(request);
   const errors = watchConsole(page);
   const ref = referenceText(PROMPT, MAX_TOKENS);
@@ -19,13 +18,13 @@ test('WebGPU: greedy generation equals the reference backend', async ({ page, re
   await expect(page.locator('#load-label')).toHaveAttribute('data-phase', 'download', { timeout: 30_000 });
   await shot(page, '01-loading-download');
   await resetServer(request);
-  await waitReady(page, 120_000);
+  await waitReady(page);
   expect(await chosenBackend(page)).toBe('webgpu');
   await expect(page.locator('#selection tr[data-candidate=webgpu]')).toHaveAttribute('data-status', 'chosen');
   await expect(page.locator('#cap-webgpu')).toHaveAttribute('data-available', 'true');
   await shot(page, '02-ready-webgpu');
 
-  const text = await ask(page, PROMPT, MAX_TOKENS, 120_000);
+  const text = await ask(page, PROMPT, MAX_TOKENS);
   expect(text).toBe((await ref).text);
   await expect(page.locator('#conversation li.msg.assistant .meta')).toContainText('webgpu');
   await shot(page, '03-answer-webgpu');

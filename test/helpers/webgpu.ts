@@ -4,7 +4,7 @@
  * When no adapter can be had, `webgpuEnv()` says why, and `describeWebGPU` registers a test that
  * FAILS with "no WebGPU adapter: …" instead of skipping silently.
  */
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { getNodeGPU, nodeGPUError } from '../../src/backends/webgpu/dawn-node.js';
 import { BufferUsage, MapMode } from '../../src/backends/webgpu/gpu-constants.js';
 
@@ -13,6 +13,8 @@ process.env.VK_ICD_FILENAMES ??= '/usr/lib/chromium/vk_swiftshader_icd.json';
 export type WebGPUEnv = { ok: true; gpu: GPU; adapter: GPUAdapter } | { ok: false; reason: string };
 
 let envP: Promise<WebGPUEnv> | null = null;
+
+export const WEBGPU_TEST_TIMEOUT_MS = 600_000;
 
 export function webgpuEnv(): Promise<WebGPUEnv> {
   envP ??= (async (): Promise<WebGPUEnv> => {
@@ -27,6 +29,8 @@ export function webgpuEnv(): Promise<WebGPUEnv> {
 
 /** describe() whose body gets the environment; without an adapter it registers one failing test. */
 export function describeWebGPU(name: string, env: WebGPUEnv, body: (env: Extract<WebGPUEnv, { ok: true }>) => void): void {
+  // SwiftShader compiles and runs slowly, and far slower on a loaded machine: generous limits.
+  vi.setConfig({ testTimeout: WEBGPU_TEST_TIMEOUT_MS, hookTimeout: WEBGPU_TEST_TIMEOUT_MS });
   describe(name, () => {
     if (!env.ok) {
       it('needs a WebGPU adapter', () => {

@@ -310,7 +310,7 @@ export class WebGPUBackend implements Backend {
   /** A failure caused by device loss becomes the DEVICE_LOST error (the loss may settle just after). */
   private async explainFailure(e: unknown): Promise<unknown> {
     if (this.lostError) return this.lostError;
-    if (e instanceof BitNetError || (e instanceof Error && e.name === 'AbortError' && !this.device)) return e;
+    if (e instanceof BitNetError) return e;
     const lost = await Promise.race([this.device.lost.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 100))]);
     return lost && this.lostError ? this.lostError : e;
   }
