@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { getFloat, getIdList, getInt, getMulti, parseArgs } from '../src/cli/args.js';
 import { formatError, toJson, type CliIO } from '../src/cli/io.js';
 import { main } from '../src/cli/main.js';
@@ -97,7 +97,6 @@ describe('main (in process, no model needed)', () => {
     [['generate', '--model', 'm.gguf', '--prompt', 'x', '--max-tokens'], 'BAD_OPTION'],
     [['generate', '--model', 'm.gguf', '--prompt', 'x', '--bogus'], 'BAD_OPTION'],
     [['generate', '--model', 'm.gguf', '--prompt', 'x', '--backend', 'cuda'], 'BAD_OPTION'],
-    [['generate', '--model', 'm.gguf', '--prompt', 'x', '--backend', 'webgpu'], 'BACKEND_UNAVAILABLE'],
     [['logits', '--model', 'm.gguf'], 'BAD_OPTION'],
     [['logits', '--model', 'm.gguf', '--prompt-tokens', '1', '--top', '0'], 'BAD_OPTION'],
     [['tokenize', '--model', 'm.gguf'], 'BAD_OPTION'],
@@ -131,7 +130,16 @@ describe('main (in process, no model needed)', () => {
 });
 
 describe('backend registry', () => {
-  afterEach(() => unregisterBackendFactory('wasm'));
+  // Isolate from the factories the package registers (wasm, webgpu): test fakes only.
+  let saved: ReturnType<typeof listBackendFactories> = [];
+  beforeEach(() => {
+    saved = listBackendFactories().filter((f) => f.name !== 'reference');
+    for (const f of saved) unregisterBackendFactory(f.name);
+  });
+  afterEach(() => {
+    unregisterBackendFactory('wasm');
+    for (const f of saved) registerBackendFactory(f);
+  });
 
   it('auto picks the highest-priority available factory; named unavailable ones fail clearly', async () => {
     expect((await selectBackendFactory('auto')).name).toBe('reference');
