@@ -12,5 +12,5 @@ $PY corpus.py work
 cp work/validation.txt ../../models/kjv-validation.txt
 [ -f work/tokenizer.json ] || $PY bpe.py work/train.txt work/tokenizer.json 3072
 $PY train.py --data work --out work/run --steps 3600 --batch 8 --ctx 256 --dim 256 --layers 4 \
-  --heads 4 --kv-heads 2 --ffn 640 --lr 3e-3 --warmup 60 --minutes 52 "$@"
+  --heads 4 --kv-heads 2 --ffn 640 --lr 3e-3 --warmup 60 --minutes 64 "$@"
 bash finish.sh
