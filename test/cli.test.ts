@@ -50,7 +50,7 @@ afterAll(async () => {
 
 describe('bitnet CLI (spawned)', () => {
   it('generate --json: exact schema, greedy tokens match an in-process run', async () => {
-    const r = await cli(['generate', '--model', model, '--prompt-tokens', '1,2,3', '--max-tokens', '6', '--temperature', '0', '--json']);
+    const r = await cli(['generate', '--model', model, '--prompt-tokens', '1,2,3', '--max-tokens', '6', '--temperature', '0', '--backend', 'reference', '--json']);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     const out = JSON.parse(r.stdout) as Record<string, unknown>;
@@ -91,7 +91,7 @@ describe('bitnet CLI (spawned)', () => {
   });
 
   it('logits --top prints the largest last-position logits', async () => {
-    const r = await cli(['logits', '--model', model, '--prompt-tokens', '5,6,7', '--top', '4']);
+    const r = await cli(['logits', '--model', model, '--prompt-tokens', '5,6,7', '--top', '4', '--backend', 'reference']);
     expect(r.code).toBe(0);
     const out = JSON.parse(r.stdout) as { top: Array<[number, number]> };
     expect(Object.keys(out)).toEqual(['top']);
@@ -132,11 +132,11 @@ describe('bitnet CLI (spawned)', () => {
     const runs = await Promise.all([
       cli(['generate', '--model', model, '--prompt', 'x', '--nope']),
       cli(['generate', '--model', join(dir, 'missing.gguf'), '--prompt', 'x']),
-      cli(['logits', '--model', model, '--prompt-tokens', '1', '--backend', 'wasm']),
+      cli(['logits', '--model', model, '--prompt-tokens', '1', '--backend', 'cuda']),
       cli(['logits', '--model', model, '--prompt-tokens', '99999']),
       convertMissing ? cli(['convert', dir, join(dir, 'out.gguf')]) : Promise.resolve(null),
     ]);
-    const expectations: Array<[number, string]> = [[2, 'BAD_OPTION'], [1, 'IO'], [1, 'BACKEND_UNAVAILABLE'], [1, 'BAD_INPUT'], [1, 'FEATURE_UNAVAILABLE']];
+    const expectations: Array<[number, string]> = [[2, 'BAD_OPTION'], [1, 'IO'], [2, 'BAD_OPTION'], [1, 'BAD_INPUT'], [1, 'FEATURE_UNAVAILABLE']];
     runs.forEach((r, i) => {
       if (!r) return;
       const [code, name] = expectations[i]!;
