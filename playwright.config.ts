@@ -30,6 +30,8 @@ export default defineConfig({
     headless: true,
     viewport: { width: 1280, height: 900 },
     launchOptions: { executablePath: '/usr/bin/chromium', args: [...BASE_ARGS, ...GPU_ARGS] },
+    navigationTimeout: 120_000,
+    actionTimeout: 60_000,
     screenshot: 'only-on-failure',
     trace: 'off',
   },

@@ -55,6 +55,9 @@ export interface RunResult {
   readonly decodeTokens: number;
   readonly decodeTokPerS: number;
   readonly decodeMsMedian: number;
+  /** Process CPU ms per decode token (all threads); for 1 thread a load-independent speed estimate. */
+  readonly decodeCpuMsPerToken: number;
+  readonly prefillCpuMsPerToken: number;
   readonly bytesPerToken: number;
   readonly decodeGbPerS: number;
   readonly pctOfBandwidth: number;
@@ -111,15 +114,20 @@ async function benchOne(model: string, w: ModelWeights, variant: string, threads
     for (let i = 0; i < 4; i++) await b.forward([{ seq: warm, tokens: [tok(100 + i)] }]);
     b.freeSequence(warm);
     const s = b.createSequence();
+    const cpu = (c: NodeJS.CpuUsage): number => (c.user + c.system) / 1000;
     const p0 = performance.now();
+    const pc = process.cpuUsage();
     await b.forward([{ seq: s, tokens: Array.from({ length: prompt }, (_, i) => tok(i + 1)) }]);
     const prefillMs = performance.now() - p0;
+    const prefillCpu = cpu(process.cpuUsage(pc));
     const times: number[] = [];
+    const dc = process.cpuUsage();
     for (let i = 0; i < decode; i++) {
       const d0 = performance.now();
       await b.forward([{ seq: s, tokens: [tok(1000 + i)] }]);
       times.push(performance.now() - d0);
     }
+    const decodeCpu = cpu(process.cpuUsage(dc));
     const sorted = [...times].sort((x, y) => x - y);
     const median = sorted[Math.floor(sorted.length / 2)]!;
     const mean = times.reduce((x, y) => x + y, 0) / times.length;
@@ -129,6 +137,7 @@ async function benchOne(model: string, w: ModelWeights, variant: string, threads
       model, variant, threads, description: b.description, loadMs,
       prefillTokens: prompt, prefillTokPerS: prompt / (prefillMs / 1000),
       decodeTokens: decode, decodeTokPerS: 1000 / mean, decodeMsMedian: median,
+      decodeCpuMsPerToken: decodeCpu / decode, prefillCpuMsPerToken: prefillCpu / prompt,
       bytesPerToken: bpt, decodeGbPerS: gbs, pctOfBandwidth: (100 * gbs) / bw,
     };
   } finally {
@@ -172,7 +181,7 @@ export async function runWasmBench(o: WasmBenchOptions = {}): Promise<{ file: st
         const r = await benchOne(name, m.weights, variant, t, Math.min(prompt, m.config.contextLength - decode - 32), decode, bw);
         runs.push(r);
         log(`${name.padEnd(5)} ${variant.padEnd(7)} ${String(t).padStart(2)}T  prefill ${r.prefillTokPerS.toFixed(1).padStart(7)} tok/s  decode ${r.decodeTokPerS.toFixed(2).padStart(7)} tok/s` +
-          ` (median ${r.decodeMsMedian.toFixed(1)} ms, ${(r.bytesPerToken / 1e6).toFixed(0)} MB/token = ${r.decodeGbPerS.toFixed(2)} GB/s, ${r.pctOfBandwidth.toFixed(0)}% of ${bw.toFixed(1)} GB/s)`);
+          ` (median ${r.decodeMsMedian.toFixed(1)} ms, cpu ${r.decodeCpuMsPerToken.toFixed(1)} ms/token, ${(r.bytesPerToken / 1e6).toFixed(0)} MB/token = ${r.decodeGbPerS.toFixed(2)} GB/s, ${r.pctOfBandwidth.toFixed(0)}% of ${bw.toFixed(1)} GB/s)`);
       }
     }
   }

@@ -105,7 +105,7 @@ export async function runWebGPUBench(o: WebGPUBenchOptions = {}): Promise<Record
     for (const [name, p] of [['timestamps', prof], ['wall-clock', wall]] as const) {
       log(`profile (${name}, ${p.source}${p.plausible ? '' : ', IMPLAUSIBLE: relative only'}): sum ${p.totalMs.toFixed(2)} ms, wall ${p.wallMs.toFixed(1)} ms`);
       for (const [k, v] of Object.entries(p.byKernel).sort((a, b) => b[1].ms - a[1].ms)) {
-        log(`  ${k.padEnd(10)} ${v.ms.toFixed(3).padStart(9)} ms  ×${v.count}${v.gbPerS !== null ? `  ${v.gbPerS.toFixed(3)} GB/s` : ''}`);
+        log(`  ${k.padEnd(10)} ${v.ms.toFixed(3).padStart(9)} ms  ×${v.count}${v.gbPerS !== null ? `  ${v.gbPerS.toPrecision(3)} GB/s` : ''}`);
       }
     }
     const dir = o.outDir ?? fileURLToPath(new URL('./results/', import.meta.url));

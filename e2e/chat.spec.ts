@@ -5,7 +5,7 @@
  * greedy text; the result cache answers a repeat with a visible marker (pending the result cache).
  */
 import { expect, test, type Page } from '@playwright/test';
-import { PROMPT, ask, openDemo, referenceText, resetServer, shot } from './helpers.js';
+import { LOAD_TIMEOUT, PROMPT, ask, openDemo, referenceText, resetServer, shot } from './helpers.js';
 
 let page: Page;
 const dialogs: string[] = [];
@@ -97,7 +97,6 @@ test('run 4 prompts at once: each finishes with its solo greedy text, throughput
   expect(await items.locator('.text').allTextContents()).toEqual(refs.map((r) => r.text));
   await expect(page.locator('#batch-summary')).toContainText('tokens/s aggregate');
   await expect(page.locator('#batch-history tbody tr')).toHaveCount(1);
-  await page.locator('#batch-panel').scrollIntoViewIfNeeded();
   await shot(page, '10-batch-and-metrics');
 });
 
@@ -112,7 +111,6 @@ test('the result cache answers a repeated prompt and the marker shows', async ()
   await expect(answers.nth(1).locator('.cached-marker')).toBeVisible();
   await shot(page, '11-result-cache-hit');
   // The cache survives a reload (IndexedDB) and answers again.
-  await page.reload();
   await openDemo(page, '?backend=wasm');
   await ask(page, PROMPT, 8);
   await expect(page.locator('#conversation li.msg.assistant').last()).toHaveAttribute('data-cached', 'exact');

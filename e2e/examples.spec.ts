@@ -5,7 +5,7 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { expect, test } from '@playwright/test';
-import { MODEL_FILE, PROMPT, referenceText, resetServer, servedModel, shot, watchConsole } from './helpers.js';
+import { LOAD_TIMEOUT, MODEL_FILE, PROMPT, referenceText, resetServer, servedModel, shot, watchConsole } from './helpers.js';
 
 const IIFE = fileURLToPath(new URL('../dist/browser/bitnet.js', import.meta.url));
 
@@ -14,7 +14,7 @@ test.beforeEach(async ({ request }) => resetServer(request));
 test('script-tag example (global BitNet, no bundler) generates text', async ({ page }) => {
   test.skip(!existsSync(IIFE), 'dist/browser/bitnet.js is not built (the library needs a build:browser script)');
   const errors = watchConsole(page);
-  await page.goto('/examples/script-tag/');
+  await page.goto('/examples/script-tag/', { waitUntil: 'commit' });
   await expect(page.locator('#status')).toHaveAttribute('data-status', /^(ready|error)$/, { timeout: LOAD_TIMEOUT });
   expect(await page.locator('#status').getAttribute('data-status'), (await page.locator('#status').textContent()) ?? '').toBe('ready');
   expect(await page.evaluate(() => typeof (globalThis as unknown as { BitNet?: { createEngine?: unknown } }).BitNet?.createEngine)).toBe('function');
@@ -28,7 +28,7 @@ test('script-tag example (global BitNet, no bundler) generates text', async ({ p
 
 test('React example (useBitNet) generates text', async ({ page }) => {
   const errors = watchConsole(page);
-  await page.goto('/examples/react/');
+  await page.goto('/examples/react/', { waitUntil: 'commit' });
   const status = page.getByTestId('status');
   await expect(status).toHaveAttribute('data-status', /^(ready|error)$/, { timeout: LOAD_TIMEOUT });
   expect(await status.getAttribute('data-status'), (await status.textContent()) ?? '').toBe('ready');

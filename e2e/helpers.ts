@@ -66,7 +66,7 @@ export function watchConsole(page: Page): string[] {
 
 /** Opens the demo with the given query and waits until the engine is ready (fails with the page's error). */
 export async function openDemo(page: Page, query = '', timeout = LOAD_TIMEOUT): Promise<void> {
-  await page.goto(`/${query}`);
+  await page.goto(`/${query}`, { waitUntil: 'commit' });
   await waitReady(page, timeout);
 }
 
@@ -126,6 +126,7 @@ export const isModelFile = (path: string): boolean => path.endsWith('.gguf');
 /** Saves a full-page screenshot as e2e/artifacts/<name>.png. */
 export async function shot(page: Page, name: string): Promise<void> {
   mkdirSync(ARTIFACTS, { recursive: true });
+  await page.evaluate(() => window.scrollTo(0, 0));
   await page.screenshot({ path: `${ARTIFACTS}${name}.png`, fullPage: true });
 }
 

@@ -6,7 +6,7 @@
  */
 import { statSync } from 'node:fs';
 import { expect, test, type Request } from '@playwright/test';
-import { PROMPT, ask, clearFault, clearServerLog, isModelFile, openDemo, referenceText, resetServer, servedModel, serverLog, setFault, shot, waitReady } from './helpers.js';
+import { LOAD_TIMEOUT, PROMPT, ask, clearFault, clearServerLog, isModelFile, openDemo, referenceText, resetServer, servedModel, serverLog, setFault, shot, waitReady } from './helpers.js';
 
 const CHUNK = 128 * 1024;
 const SIZE = statSync(servedModel()).size;
@@ -19,7 +19,7 @@ test('reload: the model comes from IndexedDB and no weight bytes are fetched aga
   await openDemo(page, '?backend=wasm');
   const first = (await serverLog(request)).filter((e) => isModelFile(e.path));
   expect(first.reduce((n, e) => n + e.bytes, 0)).toBe(SIZE);
-  await expect(page.locator('#model-cached')).toHaveAttribute('data-cached', 'false');
+  await expect(page.locator('#model-cached')).toHaveAttribute('data-from', 'network');
 
   await clearServerLog(request);
   const intercepted: string[] = [];
@@ -27,9 +27,10 @@ test('reload: the model comes from IndexedDB and no weight bytes are fetched aga
     if (isModelFile(new URL(r.url()).pathname)) intercepted.push(`${r.method()} ${r.url()} ${r.headers().range ?? ''}`);
   };
   context.on('request', onRequest);
-  await page.reload();
+  await page.reload({ waitUntil: 'commit' });
   await waitReady(page);
   await expect(page.locator('#model-cached')).toHaveAttribute('data-cached', 'true');
+  await expect(page.locator('#model-cached')).toHaveAttribute('data-from', 'cache');
   const again = (await serverLog(request)).filter((e) => isModelFile(e.path));
   expect(again.reduce((n, e) => n + e.bytes, 0), JSON.stringify(again)).toBe(0);
   expect(intercepted).toEqual([]);
@@ -49,7 +50,7 @@ test('a download cut off midway resumes on the next load and the model is correc
   const ref = referenceText(PROMPT, 8);
   const cut = CUT_CHUNK * CHUNK + CHUNK / 2;
   await setFault(request, cut);
-  await page.goto(`/?backend=wasm&chunk=${CHUNK}&retries=0`);
+  await page.goto(`/?backend=wasm&chunk=${CHUNK}&retries=0`, { waitUntil: 'commit' });
   await expect(page.locator('#status')).toHaveAttribute('data-status', 'error', { timeout: LOAD_TIMEOUT });
   const before = (await serverLog(request)).filter((e) => isModelFile(e.path));
   expect(before.length).toBeGreaterThan(0);
@@ -60,7 +61,7 @@ test('a download cut off midway resumes on the next load and the model is correc
 
   await clearFault(request);
   await clearServerLog(request);
-  await page.reload();
+  await page.reload({ waitUntil: 'commit' });
   await waitReady(page);
   const resumed = (await serverLog(request)).filter((e) => isModelFile(e.path) && e.method === 'GET');
   const starts = resumed.map((e) => Number(/bytes=(\d+)-/.exec(e.range ?? '')?.[1] ?? 0));

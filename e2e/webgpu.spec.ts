@@ -4,7 +4,7 @@
  * takes the screenshots of the loading / ready / answered states.
  */
 import { expect, test } from '@playwright/test';
-import { PROMPT, ask, chosenBackend, referenceText, resetServer, setDelay, shot, waitReady, watchConsole } from './helpers.js';
+import { LOAD_TIMEOUT, PROMPT, ask, chosenBackend, referenceText, resetServer, setDelay, shot, waitReady, watchConsole } from './helpers.js';
 
 const MAX_TOKENS = 8;
 
@@ -13,10 +13,10 @@ test('WebGPU: greedy generation equals the reference backend', async ({ page, re
   const errors = watchConsole(page);
   const ref = referenceText(PROMPT, MAX_TOKENS);
   // Slow the model download down a little so the loading state can be photographed.
-  await setDelay(request, 150);
-  await page.goto('/?backend=webgpu&chunk=262144');
-  await expect(page.locator('#load-label')).toHaveAttribute('data-phase', 'download', { timeout: 30_000 });
-  await shot(page, '01-loading-download');
+  await setDelay(request, 400);
+  await page.goto('/?backend=webgpu&chunk=131072', { waitUntil: 'commit' });
+  await expect(page.locator('#load-label')).toHaveAttribute('data-phase', /^(download|verify|repack|upload)$/, { timeout: LOAD_TIMEOUT });
+  await shot(page, '01-loading');
   await resetServer(request);
   await waitReady(page);
   expect(await chosenBackend(page)).toBe('webgpu');

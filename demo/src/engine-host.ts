@@ -17,6 +17,8 @@ export interface HostState {
   readonly error: Error | null;
   readonly request: LoadRequest | null;
   readonly loadMs: number | null;
+  /** Bytes this load took from the network (download progress minus what was already cached); null when unknown. */
+  readonly networkBytes: number | null;
 }
 
 export interface LoadRequest {
@@ -31,7 +33,7 @@ export interface LoadRequest {
 type Listener = (s: HostState) => void;
 
 export class EngineHost {
-  private s: HostState = { status: 'idle', engine: null, progress: null, downloadRate: null, warnings: [], error: null, request: null, loadMs: null };
+  private s: HostState = { status: 'idle', engine: null, progress: null, downloadRate: null, warnings: [], error: null, request: null, loadMs: null, networkBytes: null };
   private readonly listeners = new Set<Listener>();
   private loading: AbortController | null = null;
   private generation = 0;
@@ -58,7 +60,7 @@ export class EngineHost {
     const ctrl = new AbortController();
     this.loading = ctrl;
     const old = this.s.engine;
-    this.set({ status: 'loading', engine: null, progress: null, downloadRate: null, warnings: [], error: null, request: req, loadMs: null });
+    this.set({ status: 'loading', engine: null, progress: null, downloadRate: null, warnings: [], error: null, request: req, loadMs: null, networkBytes: null });
     if (old) await old.dispose().catch(() => undefined);
     const t0 = performance.now();
     let rateStart: { t: number; bytes: number } | null = null;
@@ -75,13 +77,15 @@ export class EngineHost {
         onProgress: (p) => {
           if (gen !== this.generation) return;
           let rate = this.s.downloadRate;
+          let networkBytes = this.s.networkBytes;
           if (p.phase === 'download') {
+            networkBytes = Math.max(0, p.loaded - p.cached);
             const now = performance.now();
             if (!rateStart) rateStart = { t: now, bytes: p.loaded };
             const dt = (now - rateStart.t) / 1000;
             rate = dt > 0.2 ? (p.loaded - rateStart.bytes) / dt : null;
           }
-          this.set({ progress: p, downloadRate: rate });
+          this.set({ progress: p, downloadRate: rate, networkBytes });
         },
         onWarning: (w) => {
           warnings.push(w);

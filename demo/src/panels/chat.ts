@@ -58,6 +58,11 @@ export class ChatPanel {
     });
   }
 
+  /** Keeps the conversation scrolled to its end (inside the list; the page does not jump). */
+  private follow(): void {
+    this.list.scrollTop = this.list.scrollHeight;
+  }
+
   settings(): SamplingSettings {
     const max = Math.max(1, Math.min(4096, Math.floor(Number(this.maxTokens.value) || 32)));
     const t = Math.max(0, Number(this.temperature.value) || 0);
@@ -86,7 +91,7 @@ export class ChatPanel {
     setText(body, text);
     const li = h('li', { class: `msg ${role}`, 'data-role': role }, h('div', { class: 'who' }, role === 'user' ? 'You' : 'Model'), body);
     this.list.appendChild(li);
-    li.scrollIntoView({ block: 'end' });
+    this.follow();
     return li;
   }
 
@@ -108,6 +113,7 @@ export class ChatPanel {
         out += c.text;
         // textContent: whatever the model writes (tags included) is shown as characters.
         body.textContent = out;
+        this.follow();
         this.tracker.addTokens(c.tokens);
         li.dataset.tokens = String(Number(li.dataset.tokens ?? 0) + c.tokens);
       }

@@ -87,7 +87,7 @@ export class ModelPicker {
             ['architecture', `${m.architecture}, ${m.nLayer} layers, width ${m.nEmbd}, vocab ${m.vocabSize}`],
             ['context', `${m.maxContext} of ${m.contextLength}`],
             ['chat format', m.chatFormat],
-            ['cache', h('span', { id: 'model-cached', 'data-cached': String(m.cached) }, m.cacheKey ? (m.cached ? 'loaded from IndexedDB' : 'downloaded and stored in IndexedDB') : 'not cached')],
+            ['cache', cacheLine(m.cacheKey !== null, m.cached, s.networkBytes)],
             ['fingerprint', m.fingerprint ? m.fingerprint.slice(0, 16) + '…' : '—'],
           ])
         : null,
@@ -112,4 +112,15 @@ function progressText(p: LoadProgress, rate: number | null): string {
     case 'ready':
       return `ready on ${p.backend}`;
   }
+}
+
+/** Where this load's bytes came from; `data-from` is 'cache' when nothing was downloaded. */
+function cacheLine(viaCache: boolean, stored: boolean, networkBytes: number | null): HTMLElement {
+  const from = networkBytes === null ? 'unknown' : networkBytes === 0 ? 'cache' : 'network';
+  let text: string;
+  if (!viaCache) text = `not cached${networkBytes ? ` (${formatBytes(networkBytes)} downloaded)` : ''}`;
+  else if (from === 'cache') text = 'loaded from IndexedDB (nothing downloaded)';
+  else if (from === 'network') text = `${formatBytes(networkBytes)} downloaded${stored ? ', now stored in IndexedDB' : ''}`;
+  else text = stored ? 'stored in IndexedDB' : 'not stored';
+  return h('span', { id: 'model-cached', 'data-cached': String(stored), 'data-from': from }, text);
 }

@@ -47,7 +47,8 @@ export class WasmBackend implements Backend {
   private readonly seqs = new Map<number, KvSequence>();
   private nextSeq = 1;
   private disposed = false;
-  private busy = false;
+  /** Forward calls run one after another (they share scratch memory). */
+  private queue: Promise<unknown> = Promise.resolve();
 
   private constructor(
     private readonly rt: WasmRuntime,
@@ -180,13 +181,18 @@ export class WasmBackend implements Backend {
     }
   }
 
-  async forward(items: readonly ForwardItem[], options: ForwardOptions = {}): Promise<Float32Array[]> {
+  forward(items: readonly ForwardItem[], options: ForwardOptions = {}): Promise<Float32Array[]> {
+    const run = this.queue.then(() => this.forwardNow(items, options));
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  private async forwardNow(items: readonly ForwardItem[], options: ForwardOptions): Promise<Float32Array[]> {
     this.alive();
     const mode: OutputMode = options.output ?? 'last';
     if (mode !== 'last' && mode !== 'all' && mode !== 'hidden') {
       throw new BitNetError('BAD_OPTION', `output: expected 'last' | 'all' | 'hidden', got ${String(mode)}`, { details: { option: 'output' } });
     }
-    if (this.busy) throw new BitNetError('BAD_INPUT', 'wasm backend: forward() called while another forward is running');
     const signal = options.signal;
     throwIfAborted(signal);
     this.validate(items, mode);
@@ -208,7 +214,6 @@ export class WasmBackend implements Backend {
       }
       next.set(it.seq, pos);
     });
-    this.busy = true;
     try {
       for (const [id, end] of next) this.kv.reserve(this.seq(id), end);
       const B = this.model.maxTokens;
@@ -239,8 +244,6 @@ export class WasmBackend implements Backend {
         if (s) this.kv.truncate(s, len);
       }
       throw e;
-    } finally {
-      this.busy = false;
     }
     return results;
   }

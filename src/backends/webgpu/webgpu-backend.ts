@@ -13,6 +13,7 @@ import { BitNetError, abortError, throwIfAborted } from '../../errors.js';
 import { validateWeights } from '../reference/transformer.js';
 import { createRng, type Rng } from '../../runtime/rng.js';
 import { resolveSamplingOptions, type SamplingOptions } from '../../runtime/sampler.js';
+import { chunkTokens, layoutTokens, type Mode, type Tok } from './batch.js';
 import { adapterVariant, chooseAdapter, requestDevice, type DeviceVariant } from './device.js';
 import { BufferUsage, MapMode } from './gpu-constants.js';
 import { GpuModel, type Dispatch } from './gpu-model.js';
@@ -54,9 +55,6 @@ export type DeviceLostListener = (error: BitNetError) => void;
 
 interface SeqState { readonly slot: number; length: number; history: number[]; rng: Rng | null; seed: number | null }
 
-interface Tok { readonly seq: number; readonly slot: number; readonly pos: number; readonly token: number; readonly item: number; readonly last: boolean }
-
-type Mode = 'last' | 'all' | 'hidden' | 'sample';
 
 export class WebGPUBackend implements Backend {
   readonly name = 'webgpu' as const;
@@ -237,25 +235,7 @@ export class WebGPUBackend implements Backend {
 
   /** Validates and lays out the tokens of a call (nothing is modified). */
   private flatten(items: readonly ForwardItem[], mode: 'last' | 'all' | 'hidden'): Tok[] {
-    const adding = new Map<number, number>();
-    const vocab = this.config.vocabSize;
-    const toks: Tok[] = [];
-    items.forEach((it, item) => {
-      const s = this.state(it.seq);
-      const n = it.tokens.length;
-      if (n === 0 && mode === 'last') throw new BitNetError('BAD_INPUT', `sequence ${it.seq}: no tokens (output 'last' needs at least one)`);
-      const start = s.length + (adding.get(it.seq) ?? 0);
-      if (start + n > this.maxContext) {
-        throw new BitNetError('CONTEXT_OVERFLOW', `sequence ${it.seq} would hold ${start + n} positions, limit is ${this.maxContext}`, { details: { seq: it.seq, length: s.length, adding: start + n - s.length, maxContext: this.maxContext } });
-      }
-      for (let i = 0; i < n; i++) {
-        const t = it.tokens[i]!;
-        if (!Number.isInteger(t) || t < 0 || t >= vocab) throw new BitNetError('BAD_INPUT', `token id ${t} is outside the vocabulary [0, ${vocab})`, { details: { seq: it.seq, index: i, token: t } });
-        toks.push({ seq: it.seq, slot: s.slot, pos: start + i, token: t, item, last: i === n - 1 });
-      }
-      adding.set(it.seq, start + n - s.length);
-    });
-    return toks;
+    return layoutTokens(items, (seq) => this.state(seq), this.config.vocabSize, this.maxContext, mode);
   }
 
   private async run(items: readonly ForwardItem[], toks: Tok[], mode: Mode, signal: AbortSignal | undefined, sampling: { per: readonly SamplingOptions[]; resolved: ReturnType<typeof resolveSamplingOptions>[] } | null): Promise<Float32Array[] | number[]> {
@@ -270,23 +250,8 @@ export class WebGPUBackend implements Backend {
     for (const t of toks) if (!starts.has(t.seq)) starts.set(t.seq, t.pos);
     const sampler = mode === 'sample' ? await this.getSampler() : null;
     try {
-      for (let i = 0; i < toks.length; ) {
+      for (const { chunk, outIdx } of chunkTokens(toks, mode, p.maxBatch, p.maxOut)) {
         if (signal?.aborted) throw abortError(signal.reason);
-        // Chunk: ≤ maxBatch tokens and ≤ maxOut output rows.
-        const chunk: Tok[] = [];
-        let nOut = 0;
-        while (i < toks.length && chunk.length < p.maxBatch) {
-          const t = toks[i]!;
-          const outs = mode === 'all' || mode === 'hidden' ? 1 : t.last ? 1 : 0;
-          if (nOut + outs > (mode === 'hidden' ? p.maxBatch : p.maxOut)) break;
-          chunk.push(t);
-          nOut += outs;
-          i++;
-        }
-        const outIdx: number[] = [];
-        chunk.forEach((t, j) => {
-          if (mode === 'all' || mode === 'hidden' || t.last) outIdx.push(j);
-        });
         await this.submitChunk(chunk, outIdx, mode, sampler, sampling, results, ids, itemTok);
         for (const t of chunk) {
           const s = this.state(t.seq);
