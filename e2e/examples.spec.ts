@@ -14,6 +14,7 @@ test.beforeEach(async ({ request }) => resetServer(request));
 test('script-tag example (global BitNet, no bundler) generates text', async ({ page }) => {
   test.skip(!existsSync(IIFE), 'dist/browser/bitnet.js is not built (the library needs a build:browser script)');
   const errors = watchConsole(page);
+  const ref = referenceText(PROMPT, 24, MODEL_FILE); // the page loads the same file (/models/)
   await page.goto('/examples/script-tag/', { waitUntil: 'commit' });
   await expect(page.locator('#status')).toHaveAttribute('data-status', /^(ready|error)$/, { timeout: LOAD_TIMEOUT });
   expect(await page.locator('#status').getAttribute('data-status'), (await page.locator('#status').textContent()) ?? '').toBe('ready');
@@ -21,13 +22,14 @@ test('script-tag example (global BitNet, no bundler) generates text', async ({ p
   await page.click('#go');
   await expect(page.locator('#status')).toHaveAttribute('data-status', /^(done|error)$/, { timeout: LOAD_TIMEOUT });
   expect(await page.locator('#status').getAttribute('data-status'), (await page.locator('#status').textContent()) ?? '').toBe('done');
-  expect(await page.locator('#output').textContent()).toBe((await referenceText(PROMPT, 24, MODEL_FILE)).text);
+  expect(await page.locator('#output').textContent()).toBe((await ref).text);
   await shot(page, '12-example-script-tag');
   expect(errors).toEqual([]);
 });
 
 test('React example (useBitNet) generates text', async ({ page }) => {
   const errors = watchConsole(page);
+  const ref = referenceText(PROMPT, 24, servedModel('examples/react/dist'));
   await page.goto('/examples/react/', { waitUntil: 'commit' });
   const status = page.getByTestId('status');
   await expect(status).toHaveAttribute('data-status', /^(ready|error)$/, { timeout: LOAD_TIMEOUT });
@@ -35,7 +37,7 @@ test('React example (useBitNet) generates text', async ({ page }) => {
   await page.getByRole('button', { name: 'Generate' }).click();
   await expect(page.getByTestId('output')).not.toBeEmpty({ timeout: LOAD_TIMEOUT });
   await expect(status).toHaveAttribute('data-status', 'ready', { timeout: LOAD_TIMEOUT });
-  expect(await page.getByTestId('output').textContent()).toBe((await referenceText(PROMPT, 24, servedModel('examples/react/dist'))).text);
+  expect(await page.getByTestId('output').textContent()).toBe((await ref).text);
   await shot(page, '13-example-react');
   expect(errors).toEqual([]);
 });

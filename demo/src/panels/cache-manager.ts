@@ -76,7 +76,7 @@ export class CacheManager {
         h('td', { class: 'url', title: m.url }, shortUrl(m.url)),
         h('td', {}, formatBytes(m.size)),
         h('td', { title: m.complete ? `stored ${formatBytes(m.storedBytes)}` : `${formatBytes(m.storedBytes)} of ${formatBytes(m.size)} stored; the download resumes on the next load` }, state),
-        h('td', { title: m.date ? new Date(m.date).toLocaleString() : '' }, m.date ? new Date(m.date).toLocaleDateString() : '—'),
+        h('td', { title: m.date ? new Date(m.date).toLocaleString() : '' }, m.date ? new Date(m.date).toLocaleDateString(undefined, { month: 'short', day: 'numeric' }) : '—'),
         h('td', {}, del),
       );
     });

@@ -30,11 +30,15 @@ export class CapabilitiesPanel {
       // engine report to show (nothing loaded, or loading failed), since asking for a GPU adapter
       // is not free.
       if ((s.status === 'idle' || s.status === 'error') && !this.probing) {
-        this.probing = true;
-        void probeCapabilities({ gpuTimeoutMs: 10_000 }).then((r) => {
-          this.pageProbe = r;
-          this.update(this.host.state);
-        });
+        setTimeout(() => {
+          const now = this.host.state.status;
+          if (this.probing || (now !== 'idle' && now !== 'error')) return;
+          this.probing = true;
+          void probeCapabilities({ gpuTimeoutMs: 10_000 }).then((r) => {
+            this.pageProbe = r;
+            this.update(this.host.state);
+          });
+        }, 0);
       }
       this.update(s);
     });
