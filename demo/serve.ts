@@ -3,10 +3,11 @@
  * COOP/COEP, printing the URL.
  *
  *   node --import tsx demo/serve.ts [--port 8080] [--host 127.0.0.1] [--no-build] [--force-build]
- *                                   [--no-coi] [--test-hooks]
+ *                                   [--no-coi] [--test-hooks] [--verbose]
  *
  * `--no-coi` serves without cross-origin isolation (any page can also ask for that with `?coi=0`);
- * `--test-hooks` enables the request log and fault injection used by the end-to-end tests.
+ * `--test-hooks` enables the request log and fault injection used by the end-to-end tests;
+ * `--verbose` shows the bundlers' warnings.
  * When the port is taken (and was not given explicitly) a free one is used instead.
  */
 import { join } from 'node:path';
@@ -44,13 +45,14 @@ async function main(): Promise<void> {
       'force-build': { type: 'boolean', default: false },
       'no-coi': { type: 'boolean', default: false },
       'test-hooks': { type: 'boolean', default: false },
+      verbose: { type: 'boolean', default: false },
     },
     allowPositionals: false,
   });
   const portArg = values.port ?? process.env.PORT;
   const port = portArg !== undefined ? Number(portArg) : 8080;
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--port: expected a port number, got ${portArg}`);
-  if (!values['no-build']) await buildAll({ force: values['force-build'] });
+  if (!values['no-build']) await buildAll({ force: values['force-build'], verbose: values.verbose });
   const s = await listen(port, portArg !== undefined, values.host, !values['no-coi'], values['test-hooks']);
   const isolated = !values['no-coi'];
   console.log('');

@@ -90,6 +90,7 @@ describe('wasm backend vs reference backend (fixtures)', () => {
       const ref = await run(new ReferenceBackend(w), PROMPT, 6);
       const got = await run(await wasm(w, wo), PROMPT, 6);
       const c = compare(ref.all, got.all, w.output.rows);
+      console.log(`[wasm-backend] ${name}: max |Δlogit| ${c.maxDiff.toExponential(2)} (rel ${c.rel.toExponential(2)})`);
       expect(c.rel, `max diff ${c.maxDiff}`).toBeLessThanOrEqual(LOGIT_TOL);
       expect(c.top1).toBe(1);
       expect(got.greedy).toEqual(ref.greedy);

@@ -21,6 +21,8 @@ export interface BuildStep {
 
 export interface BuildOptions {
   readonly force?: boolean;
+  /** Show bundler warnings (default: errors only). */
+  readonly verbose?: boolean;
   readonly log?: (line: string) => void;
 }
 
@@ -60,9 +62,11 @@ function run(cmd: string, args: readonly string[]): Promise<void> {
   });
 }
 
+let viteLogLevel: 'warn' | 'error' = 'error';
+
 async function viteBuild(configFile: string, mode = 'production', root?: string): Promise<void> {
   const { build } = await import('vite');
-  await build({ ...(root ? { root } : {}), configFile: join(REPO, configFile), logLevel: 'warn', mode });
+  await build({ ...(root ? { root } : {}), configFile: join(REPO, configFile), logLevel: viteLogLevel, mode });
 }
 
 function packageScripts(): Record<string, string> {
@@ -112,6 +116,7 @@ export function buildSteps(): BuildStep[] {
 /** Runs the steps whose output is missing or older than their inputs. */
 export async function buildAll(o: BuildOptions = {}): Promise<void> {
   const log = o.log ?? ((l: string) => console.log(l));
+  viteLogLevel = o.verbose ? 'warn' : 'error';
   for (const step of buildSteps()) {
     const out = outputMtime(step.output);
     if (!o.force && out >= 0 && out >= newestMtime(step.inputs)) {
