@@ -49,16 +49,17 @@ export class ByteBuilder {
     return this.chunks.splice(0, this.chunks.length);
   }
 
-  u8(v: number): void { this.cur[this.room(1)] = v; }
-  i8(v: number): void { this.view.setInt8(this.room(1), v); }
-  u16(v: number): void { this.view.setUint16(this.room(2), v, true); }
-  i16(v: number): void { this.view.setInt16(this.room(2), v, true); }
-  u32(v: number): void { this.view.setUint32(this.room(4), v, true); }
-  i32(v: number): void { this.view.setInt32(this.room(4), v, true); }
-  f32(v: number): void { this.view.setFloat32(this.room(4), v, true); }
-  f64(v: number): void { this.view.setFloat64(this.room(8), v, true); }
-  u64(v: number | bigint): void { this.view.setBigUint64(this.room(8), BigInt(v), true); }
-  i64(v: number | bigint): void { this.view.setBigInt64(this.room(8), BigInt(v), true); }
+  // room() may start a new chunk: take the offset first, then index the (possibly new) buffer.
+  u8(v: number): void { const o = this.room(1); this.cur[o] = v; }
+  i8(v: number): void { const o = this.room(1); this.view.setInt8(o, v); }
+  u16(v: number): void { const o = this.room(2); this.view.setUint16(o, v, true); }
+  i16(v: number): void { const o = this.room(2); this.view.setInt16(o, v, true); }
+  u32(v: number): void { const o = this.room(4); this.view.setUint32(o, v, true); }
+  i32(v: number): void { const o = this.room(4); this.view.setInt32(o, v, true); }
+  f32(v: number): void { const o = this.room(4); this.view.setFloat32(o, v, true); }
+  f64(v: number): void { const o = this.room(8); this.view.setFloat64(o, v, true); }
+  u64(v: number | bigint): void { const o = this.room(8); this.view.setBigUint64(o, BigInt(v), true); }
+  i64(v: number | bigint): void { const o = this.room(8); this.view.setBigInt64(o, BigInt(v), true); }
   bytes(b: Uint8Array): void {
     let done = 0;
     while (done < b.length) {
