@@ -3,6 +3,7 @@
  * Straight TypeScript over `kernels.ts`, one token at a time, f32 KV cache per sequence.
  * A batched `forward` simply runs its items one after another.
  */
+import { validateForwardItems } from '../validate-forward.js';
 import type { Backend, BackendFactory, BackendLoadOptions, ForwardItem, ForwardOptions } from '../backend.js';
 import type { ModelConfig, ModelWeights } from '../../model/tensor.js';
 import { BitNetError, abortError, throwIfAborted } from '../../errors.js';
@@ -78,26 +79,7 @@ export class ReferenceBackend implements Backend {
 
   /** Validates every item before touching any cache (so a rejected call appends nothing). */
   private validate(items: readonly ForwardItem[], mode: OutputMode): void {
-    const adding = new Map<number, number>();
-    const vocab = this.config.vocabSize;
-    for (const it of items) {
-      const cache = this.cache(it.seq);
-      const n = it.tokens.length;
-      if (n === 0 && mode === 'last') throw new BitNetError('BAD_INPUT', `sequence ${it.seq}: no tokens (output 'last' needs at least one)`);
-      for (let i = 0; i < n; i++) {
-        const t = it.tokens[i]!;
-        if (!Number.isInteger(t) || t < 0 || t >= vocab) {
-          throw new BitNetError('BAD_INPUT', `token id ${t} is outside the vocabulary [0, ${vocab})`, { details: { seq: it.seq, index: i, token: t } });
-        }
-      }
-      const total = (adding.get(it.seq) ?? 0) + n;
-      adding.set(it.seq, total);
-      if (cache.length + total > this.maxContext) {
-        throw new BitNetError('CONTEXT_OVERFLOW', `sequence ${it.seq} would hold ${cache.length + total} positions, limit is ${this.maxContext}`, {
-          details: { seq: it.seq, length: cache.length, adding: total, maxContext: this.maxContext },
-        });
-      }
-    }
+    validateForwardItems(items, mode, this.config.vocabSize, this.maxContext, (seq) => this.cache(seq).length);
   }
 
   async forward(items: readonly ForwardItem[], options: ForwardOptions = {}): Promise<Float32Array[]> {

@@ -4,6 +4,7 @@
  * nothing is appended), then its tokens — all items together — are processed in chunks of at most
  * `maxBatchTokens`; on any failure every touched sequence is rolled back to its old length.
  */
+import { validateForwardItems } from '../validate-forward.js';
 import type { Backend, BackendLoadOptions, ForwardItem, ForwardOptions } from '../backend.js';
 import type { ModelConfig, ModelWeights } from '../../model/tensor.js';
 import { BitNetError, abortError, throwIfAborted } from '../../errors.js';
@@ -159,26 +160,7 @@ export class WasmBackend implements Backend {
   }
 
   private validate(items: readonly ForwardItem[], mode: OutputMode): void {
-    const adding = new Map<number, number>();
-    const vocab = this.config.vocabSize;
-    for (const it of items) {
-      const s = this.seq(it.seq);
-      const n = it.tokens.length;
-      if (n === 0 && mode === 'last') throw new BitNetError('BAD_INPUT', `sequence ${it.seq}: no tokens (output 'last' needs at least one)`);
-      for (let i = 0; i < n; i++) {
-        const t = it.tokens[i]!;
-        if (!Number.isInteger(t) || t < 0 || t >= vocab) {
-          throw new BitNetError('BAD_INPUT', `token id ${t} is outside the vocabulary [0, ${vocab})`, { details: { seq: it.seq, index: i, token: t } });
-        }
-      }
-      const total = (adding.get(it.seq) ?? 0) + n;
-      adding.set(it.seq, total);
-      if (s.length + total > this.maxContext) {
-        throw new BitNetError('CONTEXT_OVERFLOW', `sequence ${it.seq} would hold ${s.length + total} positions, limit is ${this.maxContext}`, {
-          details: { seq: it.seq, length: s.length, adding: total, maxContext: this.maxContext },
-        });
-      }
-    }
+    validateForwardItems(items, mode, this.config.vocabSize, this.maxContext, (seq) => this.seq(seq).length);
   }
 
   forward(items: readonly ForwardItem[], options: ForwardOptions = {}): Promise<Float32Array[]> {
