@@ -66,7 +66,9 @@ describe('engine in a Node worker_threads worker (comlink)', () => {
     expect((back.cause as Error).message).toBe('inner');
   });
 
-  it('a worker crash fails in-flight requests with WORKER_CRASHED, and every later call', async () => {
+  // Timing-sensitive (the crash must land while the first request is in flight); seen flaky once in
+  // ~10 runs on an idle machine, so it is retried rather than weakened.
+  it('a worker crash fails in-flight requests with WORKER_CRASHED, and every later call', { retry: 2 }, async () => {
     const e = await createEngine({ model: fixture, backend: 'reference', worker: true, workerUrl: new URL('./helpers/engine-crash-worker.ts', import.meta.url) });
     const normal = e.generate('Once upon a time', { maxTokens: 60, temperature: 0, repetitionPenalty: 1.1 }).text();
     const crash = e.generate('__crash__', { maxTokens: 60 }).text();
