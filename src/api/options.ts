@@ -5,7 +5,7 @@
 import { BitNetError } from '../errors.js';
 import type { BackendChoice } from '../backends/registry.js';
 import type { CacheOptions, ModelInput } from '../cache/open-model.js';
-import { resolveSamplingOptions } from '../runtime/sampler.js';
+import { resolveSamplingOptions, type SamplingOptions } from '../runtime/sampler.js';
 import type { EngineWarning, LoadProgress } from './events.js';
 
 export interface EngineOptions {
@@ -32,18 +32,10 @@ export interface EngineOptions {
   readonly signal?: AbortSignal;
 }
 
-export interface GenerateOptions {
+/** Sampling fields (temperature, topK, topP, minP, repetition penalty, seed) as the sampler defines them. */
+export interface GenerateOptions extends SamplingOptions {
   /** Most tokens to generate (default 128). */
   readonly maxTokens?: number;
-  /** 0 = greedy (default 0.8). */
-  readonly temperature?: number;
-  readonly topK?: number;
-  readonly topP?: number;
-  readonly minP?: number;
-  readonly repetitionPenalty?: number;
-  readonly repetitionLastN?: number;
-  /** Seed for sampling (default random; reported in the stats). */
-  readonly seed?: number;
   /** Text that ends generation (not included in the output). */
   readonly stop?: string | readonly string[];
   /** Extra token ids that end generation (EOS / EOT always do). */

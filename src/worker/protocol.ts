@@ -12,6 +12,7 @@ import type { CapabilityReport } from '../probe/index.js';
 import type { ChatMessage } from '../model/tokenizer/index.js';
 import type { Architecture } from '../model/tensor.js';
 import type { SchedulerStats } from '../runtime/scheduler.js';
+import type { SamplingOptions } from '../runtime/sampler.js';
 import type { BackendSelection } from './select-backend.js';
 import type { PullResult } from './pull-queue.js';
 
@@ -66,19 +67,12 @@ export type CoreEvent =
   | { readonly type: 'backend'; readonly backend: BackendName; readonly selection: BackendSelection };
 
 /** A generation request as the core receives it (options already validated by the API). */
-export interface CoreGenerateRequest {
+export interface CoreGenerateRequest extends SamplingOptions {
   readonly prompt?: string;
   readonly promptTokens?: readonly number[];
   readonly messages?: readonly ChatMessage[];
   readonly addBos?: boolean;
   readonly maxTokens: number;
-  readonly temperature?: number;
-  readonly topK?: number;
-  readonly topP?: number;
-  readonly minP?: number;
-  readonly repetitionPenalty?: number;
-  readonly repetitionLastN?: number;
-  readonly seed?: number;
   readonly stop?: readonly string[];
   readonly stopTokens?: readonly number[];
 }
