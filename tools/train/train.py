@@ -50,6 +50,9 @@ def parse():
     p.add_argument("--ckpt-minutes", type=float, default=5.0)
     p.add_argument("--eval-every", type=int, default=100)
     p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--init-from", default=None, help="continue from another run's checkpoint: its "
+                   "weights and AdamW state are loaded, the data stream continues after its last step, "
+                   "and this run's own warmup + cosine schedule starts at 0 (a second training phase)")
     p.add_argument("--final-eval", action="store_true", help="full validation eval at the end "
                    "(evaluate.py does it anyway)")
     return p.parse_args()
@@ -111,12 +114,20 @@ def main():
     opt = torch.optim.AdamW([{"params": decay, "weight_decay": a.weight_decay},
                              {"params": other, "weight_decay": 0.0}], lr=a.lr, betas=(0.9, 0.95))
     ckpt_path = os.path.join(a.out, "ckpt.pt")
-    step, elapsed = 0, 0.0
-    if os.path.exists(ckpt_path):
+    step, elapsed, data_offset = 0, 0.0, 0
+    if a.init_from and not os.path.exists(ckpt_path):
+        ck = torch.load(a.init_from)
+        model.load_state_dict(ck["model"])
+        opt.load_state_dict(ck["opt"])
+        torch.set_rng_state(ck["torch_rng"])
+        data_offset = ck["step"] + ck.get("data_offset", 0)
+        say(f"phase start from {a.init_from} (step {ck['step']}), data offset {data_offset} "
+            f"args {json.dumps(vars(a))}")
+    elif os.path.exists(ckpt_path):
         ck = torch.load(ckpt_path)
         model.load_state_dict(ck["model"])
         opt.load_state_dict(ck["opt"])
-        step, elapsed = ck["step"], ck["elapsed"]
+        step, elapsed, data_offset = ck["step"], ck["elapsed"], ck.get("data_offset", 0)
         torch.set_rng_state(ck["torch_rng"])
         say(f"resumed at step {step}, elapsed {elapsed:.0f}s")
     else:
@@ -126,7 +137,7 @@ def main():
     def save(done):
         tmp = ckpt_path + ".tmp"
         torch.save({"model": model.state_dict(), "opt": opt.state_dict(), "step": step,
-                    "elapsed": elapsed, "config": cfg.to_dict(), "args": vars(a), "done": done,
+                    "elapsed": elapsed, "data_offset": data_offset, "config": cfg.to_dict(), "args": vars(a), "done": done,
                     "torch_rng": torch.get_rng_state()}, tmp)
         os.replace(tmp, ckpt_path)
 
@@ -141,7 +152,7 @@ def main():
         lr_log.write(f"{step}\t{lr:.9g}\n")
         for g in opt.param_groups:
             g["lr"] = lr
-        x, y = batches.get(step)
+        x, y = batches.get(data_offset + step)
         logits = model(torch.from_numpy(x))
         loss = F.cross_entropy(logits.view(-1, cfg.vocab), torch.from_numpy(y).view(-1))
         opt.zero_grad(set_to_none=True)
@@ -154,7 +165,7 @@ def main():
         if step % 10 == 0 or step == 1:
             now = time.time()
             say(f"step {step} loss {loss.item():.4f} lr {lr:.2e} progress {p:.3f} epoch "
-                f"{batches.epochs(step):.2f} tok/s {tok_log / (now - t_log):.0f} elapsed {elapsed:.0f}s")
+                f"{batches.epochs(data_offset + step):.2f} tok/s {tok_log / (now - t_log):.0f} elapsed {elapsed:.0f}s")
             t_log, tok_log = now, 0
         if step % a.eval_every == 0:
             say(f"eval step {step} val_loss(quant, first 8 windows) "
@@ -170,7 +181,8 @@ def main():
     summary = {"config": cfg.to_dict(), "params": model.n_params(), "steps": step,
                "planned_steps": a.steps, "schedule_time_driven": time_driven,
                "train_tokens_seen": step * a.batch * a.ctx, "train_split_tokens": int(len(ids)),
-               "epochs": batches.epochs(step), "wall_seconds": elapsed, "val_tokens": len(val_ids),
+               "epochs": batches.epochs(data_offset + step), "data_offset": data_offset,
+               "wall_seconds": elapsed, "val_tokens": len(val_ids),
                "shadow_fp_val_loss": shadow, "fakequant_val_loss": fq, "args": vars(a)}
     with open(os.path.join(a.out, "summary.json"), "w") as f:
         json.dump(summary, f, indent=2)
