@@ -8,6 +8,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { loadModel, type LoadedModel } from '../src/model/load-model.js';
 import { ReferenceBackend } from '../src/backends/reference/reference-backend.js';
 import { generateText } from '../src/runtime/generate.js';
+import { WasmBackend } from '../src/backends/wasm/wasm-backend.js';
+import type { Backend } from '../src/backends/backend.js';
 
 interface EvalJson {
   ctx: number;
@@ -24,7 +26,7 @@ const evalJson = JSON.parse(readFileSync(new URL('../models/bitnet-kjv.eval.json
 const valText = readFileSync(new URL('../models/kjv-validation.txt', import.meta.url), 'utf8');
 
 /** Mean next-token cross-entropy over windows [BOS] + chunk, per the windowing of the eval JSON. */
-async function windowLosses(backend: ReferenceBackend, ids: number[], ctx: number, bos: number, nWindows: number): Promise<{ predicted: number; sum: number }[]> {
+async function windowLosses(backend: Backend, ids: number[], ctx: number, bos: number, nWindows: number): Promise<{ predicted: number; sum: number }[]> {
   const out: { predicted: number; sum: number }[] = [];
   const vocab = backend.config.vocabSize;
   for (let w = 0; w < nWindows; w++) {
@@ -71,8 +73,8 @@ describe('embedded default model (bitnet-kjv)', () => {
 
   it("reference backend loss equals the trainer's ternary evaluation (within 1%)", async () => {
     const ids = model.tokenizer.encode(valText, { addBos: false });
-    // The scalar oracle is slow; the first windows are compared one by one here, and the wasm
-    // backend (checked against this oracle in its own tests) covers the whole text below.
+    // The scalar oracle is slow: the first windows are compared one by one here; the wasm backend
+    // covers the whole text in the next test.
     const n = 2;
     const ours = await windowLosses(backend, ids, evalJson.ctx, evalJson.bos_id, n);
     for (let w = 0; w < n; w++) {
@@ -87,13 +89,28 @@ describe('embedded default model (bitnet-kjv)', () => {
     expect(Math.exp(evalJson.ternary_mean_loss)).toBeCloseTo(evalJson.ternary_ppl, 3);
   });
 
-  // KNOWN GAP (issue 3 stays open): the 64-minute CPU run reaches validation ppl 45 but does not yet
-  // recite Genesis 1:1 greedily ("the LORD, and the LORD had made ..."). Skipped visibly, not removed:
-  // it is the acceptance test the next, longer training run must pass.
-  it.skip.each([
+  it("the whole validation text: wasm backend mean loss equals the trainer's (within 1%)", async () => {
+    // The wasm backend's integer accumulators are bit-exact with the reference (test/wasm-*.test.ts);
+    // it runs every window of the validation text in seconds where the scalar oracle takes minutes.
+    const wasm = await WasmBackend.create(model.weights, { threads: 1 });
+    try {
+      const ids = model.tokenizer.encode(valText, { addBos: false });
+      const ours = await windowLosses(wasm, ids, evalJson.ctx, evalJson.bos_id, Infinity);
+      const predicted = ours.reduce((a, w) => a + w.predicted, 0);
+      expect(predicted).toBe(evalJson.val_tokens);
+      const mean = ours.reduce((a, w) => a + w.sum, 0) / predicted;
+      expect(Math.abs(mean - evalJson.ternary_mean_loss) / evalJson.ternary_mean_loss).toBeLessThan(0.01);
+    } finally {
+      await wasm.dispose();
+    }
+  }, 300_000);
+
+  it.each([
     ['In the beginning God created', 'the heaven and the earth'],
-  ])('KNOWN GAP: greedy continuation of %j recites %j', async (prompt, expected) => {
-    const r = await generateText(backend, model.tokenizer, { prompt, maxTokens: 12, temperature: 0 });
-    expect(r.text.trim().startsWith(expected)).toBe(true);
+    ['The LORD is my shepherd;', 'I shall not want'],
+    ['For God so loved the world,', 'that he gave his only begotten Son'],
+  ])('greedy continuation of %j recites %j', async (prompt, expected) => {
+    const r = await generateText(backend, model.tokenizer, { prompt, maxTokens: 16, temperature: 0 });
+    expect(r.text.trim()).toMatch(new RegExp('^' + expected));
   });
 });

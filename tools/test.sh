@@ -13,6 +13,7 @@ if [ -f tools/gen-shaders.ts ]; then npm run --silent gen:shaders; fi
 
 echo "== typecheck"
 npx tsc -p tsconfig.json --noEmit
+npx tsc -p demo/tsconfig.json --noEmit
 
 echo "== unit, kernel and model tests (vitest)"
 npx vitest run
