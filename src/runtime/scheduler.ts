@@ -2,8 +2,10 @@
  * Continuous-batching scheduler: one step loop over the active requests of an engine.
  *
  * Each step calls `backend.forward(items)` ONCE with every runnable admitted sequence: a prefill
- * piece (up to `prefillChunk` prompt tokens) for new requests, one token for decoding ones. Requests
- * are admitted in arrival order up to `maxBatch`; new ones join between steps and finished ones leave.
+ * piece (up to `prefillChunk` prompt tokens) for new requests, one token for decoding ones. Up to
+ * `maxBatch` requests are admitted from the admission queue (interactive before background, with
+ * aging: admission-queue.ts); new ones join between steps and finished ones leave. An idle scheduler
+ * may hold its first batch up to `maxWaitMs` for more requests (batch-window.ts).
  * A request's tokens are `prompt ++ generated` and `fed` counts how many are in its KV cache, so
  * prefill, decode and re-prefill after a backend change are the same operation. Sampling is per
  * request (own seeded `Sampler`), so a request's output does not depend on what it was batched with.
@@ -18,69 +20,15 @@
  */
 import type { Backend, ForwardItem } from '../backends/backend.js';
 import { BitNetError, abortError, isBitNetError } from '../errors.js';
-import type { Sampler } from './sampler.js';
-import { StopStringMatcher } from './stop-strings.js';
-import type { FinishReason, GenerateTextDecoder } from './generate.js';
+import type { FinishReason } from './generate.js';
+import { AdmissionQueue } from './admission-queue.js';
+import { holdDeadline, validateMaxWaitMs } from './batch-window.js';
+import { RequestLog } from './request-log.js';
+import { ActiveRequest as Active, now } from './request-state.js';
+import { REQUEST_PRIORITIES, type SchedulerOptions, type SchedulerRequestSpec, type SchedulerStats } from './scheduler-types.js';
 
-export interface SchedulerRequestSpec {
-  readonly prompt: readonly number[];
-  readonly maxTokens: number;
-  readonly sampler: Sampler;
-  readonly stopIds: ReadonlySet<number>;
-  readonly stop: readonly string[];
-  readonly decoder: GenerateTextDecoder;
-  readonly sink: RequestSink;
-}
-
-/** Where a request's output goes (the pull queue the consumer reads). */
-export interface RequestSink {
-  push(text: string, tokenIds: readonly number[]): void; // newly visible text and the ids sampled for it
-  finish(result: RequestResult): void;
-  fail(error: unknown): void;
-  /** Tokens produced but not yet pulled by the consumer. */
-  readonly backlog: number;
-}
-
-export interface RequestResult {
-  readonly finishReason: FinishReason;
-  readonly promptTokens: number;
-  readonly generatedTokens: number;
-  readonly ttftMs: number; // from submit to the first sampled token
-  readonly prefillTokensPerS: number;
-  readonly decodeTokensPerS: number;
-  readonly totalMs: number;
-  readonly meanBatch: number; // mean sequences per step this request took part in
-}
-
-export interface SchedulerOptions {
-  /** Most sequences per forward pass (default 8). */
-  readonly maxBatch?: number;
-  /** Most prompt tokens of one request per step (default 256). */
-  readonly prefillChunk?: number;
-  /** Unpulled tokens after which a request pauses (default 64). */
-  readonly maxBuffered?: number;
-  /** Positions per sequence (default: backend.config.contextLength). */
-  readonly maxContext?: number;
-  /** Called on device loss; resolves to the backend to continue on (or rejects: requests fail). */
-  readonly replaceBackend?: (lost: Backend, error: unknown) => Promise<Backend>;
-}
-
-export interface SchedulerStats {
-  readonly active: number;
-  readonly queued: number;
-  readonly steps: number;
-  readonly batchedSequences: number; // Σ batch sizes over steps (mean = / steps)
-  /** batchSizeCounts[n] = steps that ran n sequences. */
-  readonly batchSizeCounts: readonly number[];
-  readonly promptTokens: number;
-  readonly generatedTokens: number;
-  readonly completed: number;
-  readonly failed: number;
-  readonly cancelled: number;
-  readonly handoffs: number;
-}
-
-const now = (): number => (typeof performance !== 'undefined' ? performance.now() : Date.now());
+export type { RequestPriority, RequestResult, RequestSink, SchedulerOptions, SchedulerRequestSpec, SchedulerStats } from './scheduler-types.js';
+export type { PriorityLatency, RequestRecord } from './request-log.js';
 
 /** Yields to the event loop (message events such as RPC calls get to run) without timer clamping. */
 export function yieldToEventLoop(): Promise<void> {
@@ -94,40 +42,29 @@ export function yieldToEventLoop(): Promise<void> {
   });
 }
 
-class Active {
-  readonly tokens: number[];
-  readonly generated: number[] = [];
-  readonly matcher: StopStringMatcher;
-  seq: number | null = null;
-  seqOwner: Backend | null = null; // the backend `seq` belongs to (a hand-off may have replaced it since)
-  fed = 0; cancelled = false;
-  readonly t0 = now();
-  tPrefill = 0; tFirst = 0; tLast = 0;
-  steps = 0; batchSum = 0;
-  constructor(readonly id: number, readonly spec: SchedulerRequestSpec) {
-    this.tokens = [...spec.prompt];
-    this.matcher = new StopStringMatcher(spec.stop);
-  }
-}
-
 export class Scheduler {
   private backendRef: Backend;
   private readonly maxBatch: number;
   private readonly prefillChunk: number;
   private readonly maxBuffered: number;
+  private readonly maxWaitMs: number;
   private readonly replaceBackend?: SchedulerOptions['replaceBackend'];
   private readonly maxContext: number;
-  private readonly queue: Active[] = [];
+  private readonly queue: AdmissionQueue<Active>;
   private readonly admitted: Active[] = [];
   private readonly byId = new Map<number, Active>();
+  private readonly log = new RequestLog();
   private nextId = 1;
   private running = false;
   private lost: unknown = null;
   private lock: Promise<void> = Promise.resolve();
   private closed = false;
-  private stats = { steps: 0, batchedSequences: 0, promptTokens: 0, generatedTokens: 0, completed: 0, failed: 0, cancelled: 0, handoffs: 0 };
+  private holdTimer: ReturnType<typeof setTimeout> | null = null;
+  private holdStart: number | null = null;
+  private stats = { steps: 0, batchedSequences: 0, promptTokens: 0, generatedTokens: 0, completed: 0, failed: 0, cancelled: 0, handoffs: 0, promoted: 0, holds: 0, heldMs: 0 };
   private readonly batchSizeCounts: number[] = [];
 
+  /** @throws BitNetError BAD_OPTION for an invalid option (named in details.option). */
   constructor(backend: Backend, options: SchedulerOptions = {}) {
     this.backendRef = backend;
     const int = (v: number | undefined, d: number, name: string): number => {
@@ -139,6 +76,11 @@ export class Scheduler {
     this.prefillChunk = int(options.prefillChunk, 256, 'prefillChunk');
     this.maxBuffered = int(options.maxBuffered, 64, 'maxBuffered');
     this.maxContext = int(options.maxContext, backend.config.contextLength, 'maxContext');
+    this.maxWaitMs = validateMaxWaitMs(options.maxWaitMs);
+    this.queue = new AdmissionQueue<Active>({
+      ...(options.agingPassOvers !== undefined ? { agingPassOvers: options.agingPassOvers } : {}),
+      ...(options.agingMs !== undefined ? { agingMs: options.agingMs } : {}),
+    });
     this.replaceBackend = options.replaceBackend;
   }
 
@@ -146,9 +88,15 @@ export class Scheduler {
     return this.backendRef;
   }
 
-  /** Queues a request; returns its id. @throws CONTEXT_OVERFLOW / BAD_INPUT for an unusable prompt. */
+  /**
+   * Queues a request; returns its id.
+   * @throws BitNetError CONTEXT_OVERFLOW / BAD_INPUT for an unusable prompt, BAD_OPTION for an unknown priority.
+   */
   submit(spec: SchedulerRequestSpec): number {
     if (this.closed) throw new BitNetError('DISPOSED', 'the scheduler has been closed');
+    if (spec.priority !== undefined && !REQUEST_PRIORITIES.includes(spec.priority)) {
+      throw new BitNetError('BAD_OPTION', `priority: expected ${REQUEST_PRIORITIES.join(' | ')}, got ${String(spec.priority)}`, { details: { option: 'priority' } });
+    }
     if (spec.prompt.length === 0) throw new BitNetError('BAD_INPUT', 'the prompt has no tokens');
     const details = { promptTokens: spec.prompt.length, maxContext: this.maxContext };
     if (spec.prompt.length > this.maxContext) throw new BitNetError('CONTEXT_OVERFLOW', `the prompt has ${spec.prompt.length} tokens, the context holds ${this.maxContext}`, { details });
@@ -195,13 +143,22 @@ export class Scheduler {
   }
 
   snapshot(): SchedulerStats {
-    return { active: this.admitted.length, queued: this.queue.length, batchSizeCounts: [...this.batchSizeCounts], ...this.stats };
+    return {
+      active: this.admitted.length,
+      queued: this.queue.length,
+      queuedByPriority: { interactive: this.queue.count('interactive'), background: this.queue.count('background') },
+      batchSizeCounts: [...this.batchSizeCounts],
+      ...this.stats,
+      latency: this.log.summary(),
+      recent: this.log.recent(),
+    };
   }
 
   /** Fails every request with `error` (DISPOSED by default) and stops. Sequences are freed. */
   close(error: unknown = new BitNetError('DISPOSED', 'the engine has been disposed')): void {
     this.closed = true;
-    for (const r of [...this.admitted, ...this.queue]) {
+    this.endHold();
+    for (const r of [...this.admitted, ...this.queue.items()]) {
       this.leave(r);
       r.spec.sink.fail(error);
     }
@@ -218,7 +175,8 @@ export class Scheduler {
   private async loop(): Promise<void> {
     try {
       while (!this.closed) {
-        while (this.admitted.length < this.maxBatch && this.queue.length > 0) this.admitted.push(this.queue.shift()!);
+        if (this.holding()) break;
+        this.admit();
         const runnable = this.admitted.filter((r) => r.spec.sink.backlog < this.maxBuffered);
         if (runnable.length === 0) break;
         const step = this.lock.then(() => this.step(runnable));
@@ -229,8 +187,50 @@ export class Scheduler {
     } finally {
       this.running = false;
     }
-    // Work may have arrived between the last check and `running = false`.
-    if (!this.closed && (this.queue.length > 0 || this.admitted.some((r) => r.spec.sink.backlog < this.maxBuffered))) this.kick();
+    // Work may have arrived between the last check and `running = false` (a held batch waits for its timer).
+    if (this.closed || this.holdTimer !== null) return;
+    if (this.queue.length > 0 || this.admitted.some((r) => r.spec.sink.backlog < this.maxBuffered)) this.kick();
+  }
+
+  /** Admits waiting requests into free batch slots, in the admission queue's order. */
+  private admit(): void {
+    while (this.admitted.length < this.maxBatch && this.queue.length > 0) {
+      const t = now();
+      const next = this.queue.take(t)!;
+      if (next.promoted) this.stats.promoted++;
+      next.item.admittedAt = t;
+      this.admitted.push(next.item);
+    }
+  }
+
+  /** Applies the maxWaitMs rule (batch-window.ts); true while the first batch is held (a timer re-kicks). */
+  private holding(): boolean {
+    const t = now();
+    const deadline = holdDeadline({
+      maxWaitMs: this.maxWaitMs, maxBatch: this.maxBatch, admitted: this.admitted.length,
+      queued: this.queue.length, oldestSubmittedAt: this.queue.oldestSubmittedAt(), now: t,
+    });
+    if (deadline === null) {
+      this.endHold();
+      return false;
+    }
+    if (this.holdStart === null) {
+      this.holdStart = t;
+      this.stats.holds++;
+    }
+    if (this.holdTimer !== null) clearTimeout(this.holdTimer);
+    this.holdTimer = setTimeout(() => {
+      this.holdTimer = null;
+      this.kick();
+    }, Math.max(0, Math.ceil(deadline - t)));
+    return true;
+  }
+
+  private endHold(): void {
+    if (this.holdTimer !== null) clearTimeout(this.holdTimer);
+    this.holdTimer = null;
+    if (this.holdStart !== null) this.stats.heldMs += now() - this.holdStart;
+    this.holdStart = null;
   }
 
   private async step(runnable: Active[]): Promise<void> {
@@ -324,20 +324,9 @@ export class Scheduler {
     }
     this.leave(r);
     this.stats.completed++;
-    const end = now();
-    const n = r.generated.length;
-    const prefillS = ((r.tPrefill || end) - r.t0) / 1000;
-    const decodeS = (r.tLast - r.tFirst) / 1000;
-    r.spec.sink.finish({
-      finishReason: reason,
-      promptTokens: r.spec.prompt.length,
-      generatedTokens: n,
-      ttftMs: n > 0 ? r.tFirst - r.t0 : 0,
-      prefillTokensPerS: prefillS > 0 ? r.spec.prompt.length / prefillS : 0,
-      decodeTokensPerS: n > 1 && decodeS > 0 ? (n - 1) / decodeS : 0,
-      totalMs: end - r.t0,
-      meanBatch: r.steps > 0 ? r.batchSum / r.steps : 0,
-    });
+    const result = r.result(reason, now());
+    this.log.add(r.id, result);
+    r.spec.sink.finish(result);
   }
 
   private fail(r: Active, e: unknown): void {
@@ -350,8 +339,7 @@ export class Scheduler {
   /** Removes a request from the queues and frees its sequence (unless a step is using it right now). */
   private leave(r: Active): void {
     this.byId.delete(r.id);
-    const qi = this.queue.indexOf(r);
-    if (qi >= 0) this.queue.splice(qi, 1);
+    this.queue.remove(r);
     const ai = this.admitted.indexOf(r);
     if (ai >= 0) this.admitted.splice(ai, 1);
     if (!r.cancelled) this.freeSeq(r);
@@ -385,13 +373,13 @@ export class Scheduler {
       next = await this.replaceBackend(old, error);
     } catch (e) {
       this.lost = null;
-      for (const r of [...this.admitted, ...this.queue]) this.fail(r, e);
+      for (const r of [...this.admitted, ...this.queue.items()]) this.fail(r, e);
       return false;
     }
     this.lost = null;
     this.stats.handoffs++;
     this.backendRef = next;
-    for (const r of [...this.admitted, ...this.queue]) {
+    for (const r of [...this.admitted, ...this.queue.items()]) {
       r.seq = null; // the old backend's caches are gone with it
       r.seqOwner = null;
       r.fed = 0;

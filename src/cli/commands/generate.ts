@@ -3,15 +3,18 @@
  *   [--max-tokens N] [--temperature T] [--top-k K] [--top-p P] [--min-p P] [--repetition-penalty R]
  *   [--seed S] [--stop TEXT]... [--backend auto|reference|wasm|webgpu] [--json]`
  *
- * Without --json the text streams to stdout as it is generated. With --json one object is printed:
+ * Runs on the public engine API (`createEngine` + `engine.generate`, in-process). Without --json the
+ * text streams to stdout as it is generated (and, when stderr is a terminal, one statistics line
+ * follows on stderr). With --json one object is printed:
  * { text, tokens, promptTokens, backend, stats: { promptTokens, generatedTokens, ttftMs,
- *   prefillTokensPerS, decodeTokensPerS } }.
+ *   prefillTokensPerS, decodeTokensPerS } }. `tokens` includes a final stop token (EOS / EOT) when
+ * one ended generation; its text is not part of `text`.
  */
-import { generate, type GenerateOptions } from '../../runtime/generate.js';
-import { resolveSamplingOptions } from '../../runtime/sampler.js';
+import type { GenerateOptions } from '../../api/options.js';
+import { validateGenerateOptions } from '../../api/options.js';
 import { badOption, getFlag, getFloat, getIdList, getInt, getMulti, getString, parseArgs, requireString } from '../args.js';
+import { openEngine } from '../engine-session.js';
 import { printJson, type CliIO } from '../io.js';
-import { openSession } from '../session.js';
 
 const SPEC = {
   model: 'string', prompt: 'string', 'prompt-tokens': 'string', 'max-tokens': 'string', temperature: 'string',
@@ -23,14 +26,19 @@ export const GENERATE_USAGE =
   'bitnet generate --model <path|url|default> (--prompt TEXT | --prompt-tokens 1,2,3) [--max-tokens N] [--temperature T] ' +
   '[--top-k K] [--top-p P] [--min-p P] [--repetition-penalty R] [--seed S] [--stop TEXT]... [--backend auto|reference|wasm|webgpu] [--json]';
 
+/** Maps an engine option name back to its CLI flag in BAD_OPTION errors (`topP` → `--top-p`). */
+const FLAG_OF: Readonly<Record<string, string>> = {
+  maxTokens: 'max-tokens', temperature: 'temperature', topK: 'top-k', topP: 'top-p', minP: 'min-p',
+  repetitionPenalty: 'repetition-penalty', seed: 'seed', stop: 'stop',
+};
+
 export async function runGenerate(argv: readonly string[], io: CliIO): Promise<number> {
   const a = parseArgs(argv, SPEC);
   const modelSpec = requireString(a, 'model');
   const prompt = getString(a, 'prompt');
   const promptTokens = getIdList(a, 'prompt-tokens');
   if ((prompt === undefined) === (promptTokens === undefined)) throw badOption('prompt', 'give exactly one of --prompt / --prompt-tokens');
-  const opts: GenerateOptions = {
-    ...(prompt !== undefined ? { prompt } : { promptTokens: promptTokens! }),
+  const options: GenerateOptions = {
     maxTokens: getInt(a, 'max-tokens', 0) ?? 128,
     ...numeric('temperature', getFloat(a, 'temperature')),
     ...numeric('topK', getInt(a, 'top-k', 0)),
@@ -38,55 +46,51 @@ export async function runGenerate(argv: readonly string[], io: CliIO): Promise<n
     ...numeric('minP', getFloat(a, 'min-p')),
     ...numeric('repetitionPenalty', getFloat(a, 'repetition-penalty')),
     ...numeric('seed', getInt(a, 'seed')),
-    stop: getMulti(a, 'stop'),
-    onAbort: 'throw',
+    ...(getMulti(a, 'stop').length > 0 ? { stop: getMulti(a, 'stop') } : {}),
     ...(io.signal ? { signal: io.signal } : {}),
   };
-  resolveSamplingOptions(opts); // reject bad sampling options before loading anything
+  checkOptions(options); // reject bad sampling options before loading anything
   const json = getFlag(a, 'json');
-  const session = await openSession(io, modelSpec, getString(a, 'backend') ?? 'auto');
+  const engine = await openEngine(io, modelSpec, getString(a, 'backend') ?? 'auto');
   try {
-    const backend = session.backend;
-    const tokenizer = session.model.tokenizer;
-    const promptIds = promptTokens ?? tokenizer.encode(prompt!, { parseSpecial: true });
-    const it = generate(backend, tokenizer, { ...opts, prompt: undefined, promptTokens: promptIds });
+    const promptIds = promptTokens ?? (await engine.tokenize(prompt!));
     let text = '';
     const tokens: number[] = [];
-    for (;;) {
-      const r = await it.next();
-      if (r.done) {
-        const s = r.value;
-        if (json) {
-          printJson(io, {
-            text,
-            tokens,
-            promptTokens: promptIds,
-            backend: backend.name,
-            stats: {
-              promptTokens: s.promptTokens,
-              generatedTokens: s.generatedTokens,
-              ttftMs: s.ttftMs,
-              prefillTokensPerS: s.prefillTokensPerS,
-              decodeTokensPerS: s.decodeTokensPerS,
-            },
-          });
-        } else {
-          if (io.stdout.isTTY && !text.endsWith('\n')) io.stdout.write('\n');
-          if (io.stderr.isTTY) {
-            io.stderr.write(
-              `bitnet: ${s.promptTokens} prompt tokens, ${s.generatedTokens} generated (${s.finishReason}); ` +
-                `ttft ${s.ttftMs.toFixed(0)} ms, prefill ${s.prefillTokensPerS.toFixed(1)} tok/s, decode ${s.decodeTokensPerS.toFixed(1)} tok/s [${backend.name}]\n`,
-            );
-          }
-        }
-        return 0;
+    for await (const chunk of engine.generate(promptIds, options)) {
+      tokens.push(...chunk.tokenIds);
+      if (!chunk.done) {
+        text += chunk.text;
+        if (!json && chunk.text) io.stdout.write(chunk.text);
+        continue;
       }
-      text += r.value.text;
-      tokens.push(...r.value.tokenIds);
-      if (!json && r.value.text) io.stdout.write(r.value.text);
+      const s = chunk.stats;
+      if (json) {
+        const stats = { promptTokens: s.promptTokens, generatedTokens: s.generatedTokens, ttftMs: s.ttftMs, prefillTokensPerS: s.prefillTokensPerS, decodeTokensPerS: s.decodeTokensPerS };
+        printJson(io, { text, tokens, promptTokens: promptIds, backend: s.backend, stats });
+      } else {
+        if (io.stdout.isTTY && !text.endsWith('\n')) io.stdout.write('\n');
+        if (io.stderr.isTTY) {
+          io.stderr.write(
+            `bitnet: ${s.promptTokens} prompt tokens, ${s.generatedTokens} generated (${s.finishReason}); ` +
+              `ttft ${s.ttftMs.toFixed(0)} ms, prefill ${s.prefillTokensPerS.toFixed(1)} tok/s, decode ${s.decodeTokensPerS.toFixed(1)} tok/s [${s.backend}]\n`,
+          );
+        }
+      }
     }
+    return 0;
   } finally {
-    await session.close();
+    await engine.dispose();
+  }
+}
+
+/** The engine's own option validation, with the CLI flag named in the error. @throws BitNetError BAD_OPTION */
+export function checkOptions(options: GenerateOptions): void {
+  try {
+    validateGenerateOptions(options);
+  } catch (e) {
+    const option = (e as { details?: { option?: unknown } }).details?.option;
+    if (typeof option === 'string' && FLAG_OF[option]) throw badOption(FLAG_OF[option]!, `--${FLAG_OF[option]}: ${(e as Error).message.replace(/^\w+: /, '')}`);
+    throw e;
   }
 }
 
