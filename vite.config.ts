@@ -57,7 +57,9 @@ export default defineConfig(({ mode, command }) => {
         : { entry: resolve(src, 'api/script-entry.ts'), formats: ['iife'], name: 'BitNet', fileName: () => 'bitnet.js' },
       rollupOptions: {
         // Node-only modules are imported dynamically behind runtime checks; never bundle them.
-        external: [/^node:/, 'webgpu'],
+        // onnxruntime-web (optional peer of the ONNX embedder) is found at run time: a global `ort`
+        // from its own script tag, or the caller passes the module (src/embed/ort-runtime.ts).
+        external: [/^node:/, 'webgpu', 'onnxruntime-web'],
       },
     },
   };

@@ -2,7 +2,8 @@
  * The chat view and the batch control on one loaded page (wasm backend, the model loads once for
  * the file): output that looks like HTML stays text and runs nothing; Stop cancels a stream in the
  * middle and the next request works; "run N prompts at once" finishes every request with its solo
- * greedy text; the result cache answers a repeat with a visible marker (pending the result cache).
+ * greedy text; the result cache answers a repeat with a visible marker, and again after a reload
+ * (IndexedDB) without the model computing anything.
  */
 import { expect, test, type Page } from '@playwright/test';
 import { LOAD_TIMEOUT, PROMPT, ask, openDemo, referenceText, resetServer, shot } from './helpers.js';
@@ -101,7 +102,6 @@ test('run 4 prompts at once: each finishes with its solo greedy text, throughput
 });
 
 test('the result cache answers a repeated prompt and the marker shows', async () => {
-  test.fixme(true, 'needs the result cache of issue 7 (results marked with `cached`); the demo already renders the marker when a result has it');
   await page.click('#clear-chat');
   const first = await ask(page, PROMPT, 8);
   const answers = page.locator('#conversation li.msg.assistant');
@@ -110,8 +110,14 @@ test('the result cache answers a repeated prompt and the marker shows', async ()
   await expect(answers.nth(1)).toHaveAttribute('data-cached', 'exact');
   await expect(answers.nth(1).locator('.cached-marker')).toBeVisible();
   await shot(page, '11-result-cache-hit');
-  // The cache survives a reload (IndexedDB) and answers again.
+  // The cache survives a reload (IndexedDB) and answers again, without the model computing anything.
   await openDemo(page, '?backend=wasm');
-  await ask(page, PROMPT, 8);
+  expect(await ask(page, PROMPT, 8)).toBe(first);
   await expect(page.locator('#conversation li.msg.assistant').last()).toHaveAttribute('data-cached', 'exact');
+  const m = await page.evaluate(async () => {
+    const demo = (globalThis as unknown as { bitnetDemo: { host: { state: { engine: { metrics(): Promise<{ requests: { completed: number }; resultCache: { exactHits: number } | null }> } } } } }).bitnetDemo;
+    return demo.host.state.engine.metrics();
+  });
+  expect(m.requests.completed).toBe(0);
+  expect(m.resultCache?.exactHits).toBe(1);
 });

@@ -24,6 +24,10 @@ export type BitNetErrorCode =
   | 'VOCAB_MISMATCH'
   | 'BAD_TOKENIZER'
   | 'BAD_CHECKPOINT'
+  /** Bytes that are not an ONNX model, or an ONNX model onnxruntime cannot load. */
+  | 'BAD_ONNX_MODEL'
+  /** A model whose inputs or outputs do not fit its use (e.g. an embedder without `input_ids`). */
+  | 'MODEL_IO_MISMATCH'
   // runtime
   | 'BAD_OPTION'
   | 'BAD_INPUT'

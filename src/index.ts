@@ -9,11 +9,20 @@
  * }
  * ```
  */
-export { createEngine, Engine, type EngineMetrics } from './api/engine.js';
-export type { EngineOptions, GenerateOptions } from './api/options.js';
+export { createEngine, Engine, type EngineMetrics, type EngineResultCache } from './api/engine.js';
+export type { EngineOptions, GenerateOptions, ResultCacheOptions, ResultCacheMode, RequestPriority } from './api/options.js';
+export type { RecentRequest } from './api/recent-requests.js';
+export { DEFAULT_SEMANTIC_THRESHOLD, type ResultCacheStats, type ResultCacheFilter, type ResultEntryInfo } from './cache/result-cache.js';
+export type { ResultInput } from './cache/result-key.js';
+export { functionEmbedder, normalizeInPlace, type Embedder } from './embed/embedder.js';
+export { createOnnxEmbedder, type OnnxEmbedder, type OnnxEmbedderOptions } from './embed/onnx-embedder.js';
+export { byteTokenizer, type ByteTokenizerOptions } from './embed/byte-tokenizer.js';
+export { wordPieceTokenizer, loadWordPieceTokenizer, type WordPieceOptions } from './embed/wordpiece-tokenizer.js';
+export type { EmbeddingTokenizer, EncodedText } from './embed/text-tokenizer.js';
+export type { OrtModule } from './embed/ort-runtime.js';
 export type { GenerationStream, GenerationChunk, GenerationEnd, GenerationEvent, GenerationStats } from './api/generation.js';
 export type {
-  ChatCompletion, ChatCompletionChunk, ChatCompletionCreateParams, ChatCompletionMessageParam, ChatCompletionStream, ChatFinishReason, ChatRole, CompletionUsage,
+  ChatCacheInfo, ChatCompletion, ChatCompletionChunk, ChatCompletionCreateParams, ChatCompletionMessageParam, ChatCompletionStream, ChatFinishReason, ChatRole, CompletionUsage,
 } from './api/chat.js';
 export type { LoadProgress, LoadPhase, EngineWarning, EngineWarningCode } from './api/events.js';
 export type { BackendSelection, CandidateReport, CandidateStatus, BackendHandoff } from './worker/select-backend.js';

@@ -22,7 +22,8 @@ describe('engine loading a model by URL through the IndexedDB cache', () => {
   it('downloads in Range chunks on the first load and reads from the cache on the second', async () => {
     const phases: LoadProgress[] = [];
     const cache = { dbName, chunkSize: 65536 };
-    const a = await createEngine({ model: server.url('/model.gguf'), backend: 'reference', worker: false, cache, onProgress: (p) => phases.push(p) });
+    // resultCache off: the second engine must compute its answer from the cached model, not the result cache.
+    const a = await createEngine({ model: server.url('/model.gguf'), backend: 'reference', worker: false, cache, resultCache: false, onProgress: (p) => phases.push(p) });
     const first = await a.generate('Hello', { maxTokens: 4, temperature: 0 }).text();
     expect(a.model).toMatchObject({ source: 'url', cached: true, cacheKey: server.url('/model.gguf'), sizeBytes: fixture.length });
     expect(a.model.fingerprint).toMatch(/^[0-9a-f]{64}$/);
@@ -32,7 +33,7 @@ describe('engine loading a model by URL through the IndexedDB cache', () => {
 
     server.requests.length = 0;
     const phases2: string[] = [];
-    const b = await createEngine({ model: server.url('/model.gguf'), backend: 'reference', worker: false, cache, onProgress: (p) => phases2.push(p.phase) });
+    const b = await createEngine({ model: server.url('/model.gguf'), backend: 'reference', worker: false, cache, resultCache: false, onProgress: (p) => phases2.push(p.phase) });
     expect(server.requests).toHaveLength(0);
     expect(phases2).toContain('verify');
     expect(b.model.fingerprint).toBe(a.model.fingerprint);

@@ -105,7 +105,11 @@ describe('embedded default model (bitnet-kjv)', () => {
     }
   }, 300_000);
 
-  it.skip.each([ // re-enabled when the phase-2 model is exported (training in progress)
+  // KNOWN GAP (issue 3 stays open): after 144 min / 20M tokens of CPU training (two phases, val ppl 43.4)
+  // the 3.5M-parameter model still continues Genesis 1:1 with "the heavens, and ..." and does not
+  // recite these single-occurrence verses. Skipped visibly, not removed: this is the acceptance test
+  // a larger model (GPU-trained or longer run) must pass.
+  it.skip.each([
     ['In the beginning God created', 'the heaven and the earth'],
     ['The LORD is my shepherd;', 'I shall not want'],
     ['For God so loved the world,', 'that he gave his only begotten Son'],

@@ -8,7 +8,8 @@ let engine: Engine;
 
 beforeAll(async () => {
   fixture = await makeFixture({ seed: 5, nLayer: 2, nEmbd: 128, nHead: 4, nHeadKv: 2, nFf: 256, vocab: 384, contextLength: 96 });
-  engine = await createEngine({ model: fixture, backend: 'reference', worker: false, maxBatch: 4 });
+  // These tests are about the model path: the result cache would answer repeated greedy requests.
+  engine = await createEngine({ model: fixture, backend: 'reference', worker: false, maxBatch: 4, resultCache: false });
 });
 afterAll(async () => {
   await engine?.dispose();

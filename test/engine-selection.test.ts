@@ -185,7 +185,8 @@ describe('engine-level selection, warnings and device loss', () => {
     const hooks: { fire?: (info: unknown) => void } = {};
     registerBackendFactory(fake('wasm', 20, { wrap: losing(-1, hooks) }));
     registered.push('wasm');
-    const e = await createEngine({ model: fixture, worker: false, onWarning: () => undefined });
+    // resultCache off: the repeated request must reach the engine core to notice the lost device.
+    const e = await createEngine({ model: fixture, worker: false, resultCache: false, onWarning: () => undefined });
     try {
       expect(e.backend).toBe('wasm');
       const before = await e.generate('Hello', { maxTokens: 4, temperature: 0 }).text();

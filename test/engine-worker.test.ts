@@ -10,7 +10,8 @@ const progress: LoadProgress[] = [];
 
 beforeAll(async () => {
   fixture = await makeFixture({ seed: 9, nLayer: 1, nEmbd: 64, nHead: 2, nHeadKv: 1, nFf: 128, vocab: 320, contextLength: 64 });
-  engine = await createEngine({ model: fixture, backend: 'reference', worker: true, onProgress: (p) => progress.push(p) });
+  // resultCache off: these tests are about requests reaching the worker (a lookup would delay their start).
+  engine = await createEngine({ model: fixture, backend: 'reference', worker: true, resultCache: false, onProgress: (p) => progress.push(p) });
 });
 afterAll(async () => {
   await engine?.dispose();

@@ -54,7 +54,8 @@ describe('useBitNet', () => {
     const history: string[] = [];
     const { result } = renderHook(
       () => {
-        const r = useBitNet({ model: fixture, backend: 'reference', worker: false });
+        // resultCache off: the repeats below compare against fresh generations.
+        const r = useBitNet({ model: fixture, backend: 'reference', worker: false, resultCache: false });
         if (history.at(-1) !== r.status) history.push(r.status);
         return r;
       },

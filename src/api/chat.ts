@@ -5,13 +5,16 @@
  *
  * Supported request fields: messages, model (echoed), stream, stream_options.include_usage,
  * max_tokens / max_completion_tokens, temperature, top_p, stop, seed, n (1 only), user (ignored),
- * plus the non-OpenAI `signal`. Anything else is `BAD_OPTION`. A stream's final chunk (the one with
+ * plus the non-OpenAI `signal`, `cache` ('off' | 'exact' | 'semantic', default 'exact') and `priority`
+ * ('interactive' | 'background'). Anything else is `BAD_OPTION`. A stream's final chunk (the one with
  * `finish_reason`) also carries `usage`; with `include_usage` an OpenAI-style usage-only chunk follows.
+ * An answer served by the result cache says so: `cached`, `similarity` and `originalPrompt` /
+ * `originalMessages` on the completion object (and its `stats`) or on the final stream chunk.
  */
 import { BitNetError } from '../errors.js';
 import type { CoreGenerateRequest } from '../worker/protocol.js';
 import type { GenerationStats, GenerationStream } from './generation.js';
-import { badOption, validateGenerateOptions } from './options.js';
+import { badOption, validateGenerateOptions, validateRequestRouting, type RequestPriority, type ResultCacheMode } from './options.js';
 
 export type ChatRole = 'system' | 'user' | 'assistant';
 
@@ -35,6 +38,20 @@ export interface ChatCompletionCreateParams {
   readonly n?: number | null;
   readonly user?: string;
   readonly signal?: AbortSignal;
+  /** bitnet-web: result cache use (default 'exact'; semantic hits only with 'semantic'). */
+  readonly cache?: ResultCacheMode;
+  /** bitnet-web: scheduling class (default 'interactive'). */
+  readonly priority?: RequestPriority;
+}
+
+/** bitnet-web extras on an answer the result cache served (absent otherwise). */
+export interface ChatCacheInfo {
+  readonly cached?: 'exact' | 'semantic';
+  /** Cosine similarity to the cached request (1 for exact hits). */
+  readonly similarity?: number;
+  /** The cached request's last message. */
+  readonly originalPrompt?: string;
+  readonly originalMessages?: ReadonlyArray<{ readonly role: string; readonly content: string }>;
 }
 
 export type ChatFinishReason = 'stop' | 'length';
@@ -45,7 +62,7 @@ export interface CompletionUsage {
   readonly total_tokens: number;
 }
 
-export interface ChatCompletion {
+export interface ChatCompletion extends ChatCacheInfo {
   readonly id: string;
   readonly object: 'chat.completion';
   readonly created: number;
@@ -62,7 +79,7 @@ export interface ChatCompletion {
   readonly stats: GenerationStats;
 }
 
-export interface ChatCompletionChunk {
+export interface ChatCompletionChunk extends ChatCacheInfo {
   readonly id: string;
   readonly object: 'chat.completion.chunk';
   readonly created: number;
@@ -82,7 +99,7 @@ export interface ChatCompletionStream extends AsyncIterable<ChatCompletionChunk>
   abort(reason?: unknown): void;
 }
 
-const KEYS = ['messages', 'model', 'stream', 'stream_options', 'max_tokens', 'max_completion_tokens', 'temperature', 'top_p', 'stop', 'seed', 'n', 'user', 'signal'];
+const KEYS = ['messages', 'model', 'stream', 'stream_options', 'max_tokens', 'max_completion_tokens', 'temperature', 'top_p', 'stop', 'seed', 'n', 'user', 'signal', 'cache', 'priority'];
 const ROLES: readonly string[] = ['system', 'user', 'assistant'];
 
 function messageText(m: ChatCompletionMessageParam, i: number): string {
@@ -94,7 +111,7 @@ function messageText(m: ChatCompletionMessageParam, i: number): string {
 }
 
 /** Validates a request and turns it into a core generation request. @throws BAD_OPTION / BAD_INPUT */
-export function chatRequest(p: ChatCompletionCreateParams): { request: CoreGenerateRequest; signal?: AbortSignal; stream: boolean; includeUsage: boolean } {
+export function chatRequest(p: ChatCompletionCreateParams): { request: CoreGenerateRequest; signal?: AbortSignal; stream: boolean; includeUsage: boolean; cache?: ResultCacheMode } {
   if (typeof p !== 'object' || p === null) throw badOption('request', 'expected an object');
   for (const k of Object.keys(p)) if (!KEYS.includes(k)) throw badOption(k, `unsupported chat.completions parameter (supported: ${KEYS.join(', ')})`);
   if (!Array.isArray(p.messages) || p.messages.length === 0) throw new BitNetError('BAD_INPUT', 'messages: expected a non-empty array');
@@ -103,6 +120,7 @@ export function chatRequest(p: ChatCompletionCreateParams): { request: CoreGener
     return { role: m.role, content: messageText(m, i) };
   });
   if (p.n != null && p.n !== 1) throw badOption('n', 'only n = 1 is supported');
+  validateRequestRouting(p.cache, p.priority);
   const maxTokens = p.max_completion_tokens ?? p.max_tokens ?? undefined;
   const stop = p.stop ?? undefined;
   const g = validateGenerateOptions(
@@ -123,9 +141,16 @@ export function chatRequest(p: ChatCompletionCreateParams): { request: CoreGener
     ...(p.temperature != null ? { temperature: p.temperature } : {}),
     ...(p.top_p != null ? { topP: p.top_p } : {}),
     ...(p.seed != null ? { seed: p.seed } : {}),
+    ...(p.priority !== undefined ? { priority: p.priority } : {}),
   };
   if (p.stream != null && typeof p.stream !== 'boolean') throw badOption('stream', 'expected a boolean');
-  return { request, ...(p.signal ? { signal: p.signal } : {}), stream: p.stream === true, includeUsage: p.stream_options?.include_usage === true };
+  return {
+    request,
+    ...(p.signal ? { signal: p.signal } : {}),
+    ...(p.cache !== undefined ? { cache: p.cache } : {}),
+    stream: p.stream === true,
+    includeUsage: p.stream_options?.include_usage === true,
+  };
 }
 
 let counter = 0;
@@ -135,6 +160,17 @@ function completionId(): string {
 }
 
 const usageOf = (s: GenerationStats): CompletionUsage => ({ prompt_tokens: s.promptTokens, completion_tokens: s.generatedTokens, total_tokens: s.promptTokens + s.generatedTokens });
+
+/** The cache extras of a result (empty for answers the model computed). */
+function cacheInfo(s: GenerationStats): ChatCacheInfo {
+  if (!s.cached) return {};
+  return {
+    cached: s.cached,
+    ...(s.similarity !== undefined ? { similarity: s.similarity } : {}),
+    ...(typeof s.originalPrompt === 'string' ? { originalPrompt: s.originalPrompt } : {}),
+    ...(s.originalMessages ? { originalMessages: s.originalMessages } : {}),
+  };
+}
 
 /** Runs a non-streaming completion. */
 export async function collectCompletion(stream: GenerationStream, model: string): Promise<ChatCompletion> {
@@ -156,6 +192,7 @@ export async function collectCompletion(stream: GenerationStream, model: string)
     choices: [{ index: 0, message: { role: 'assistant', content, refusal: null }, finish_reason: s.finishReason, logprobs: null }],
     usage: usageOf(s),
     stats: s,
+    ...cacheInfo(s),
   };
 }
 
@@ -163,7 +200,7 @@ export async function collectCompletion(stream: GenerationStream, model: string)
 export function chunkStream(stream: GenerationStream, model: string, backend: () => string, includeUsage: boolean): ChatCompletionStream {
   const id = completionId();
   const created = Math.floor(Date.now() / 1000);
-  const chunk = (delta: ChatCompletionChunk['choices'][number]['delta'], finish: ChatFinishReason | null, usage: CompletionUsage | null, choices = true): ChatCompletionChunk => ({
+  const chunk = (delta: ChatCompletionChunk['choices'][number]['delta'], finish: ChatFinishReason | null, usage: CompletionUsage | null, choices = true, extra: ChatCacheInfo = {}): ChatCompletionChunk => ({
     id,
     object: 'chat.completion.chunk',
     created,
@@ -171,6 +208,7 @@ export function chunkStream(stream: GenerationStream, model: string, backend: ()
     system_fingerprint: `bitnet-web-${backend()}`,
     choices: choices ? [{ index: 0, delta, finish_reason: finish, logprobs: null }] : [],
     usage,
+    ...extra,
   });
   return {
     abort: (reason?: unknown) => stream.abort(reason),
@@ -181,7 +219,7 @@ export function chunkStream(stream: GenerationStream, model: string, backend: ()
           if (e.text.length > 0) yield chunk({ content: e.text }, null, null);
           continue;
         }
-        yield chunk({}, e.stats.finishReason, usageOf(e.stats));
+        yield chunk({}, e.stats.finishReason, usageOf(e.stats), true, cacheInfo(e.stats));
         if (includeUsage) yield chunk({}, null, usageOf(e.stats), false);
       }
     },

@@ -3,26 +3,48 @@
  * returns an `Engine` with `generate`, `chat.completions.create`, `embed`, `tokenize`, `metrics` and
  * `dispose`. The engine stays usable after a request fails; after `dispose()` every call throws
  * `DISPOSED`, after a worker crash `WORKER_CRASHED`.
+ *
+ * Result cache (default on, `resultCache: false` = off): requests are answered from earlier answers
+ * of the same model before any model work (see result-hooks.ts for which requests); `engine.resultCache`
+ * manages it. Its model identity is computed while the model loads (result-identity.ts).
  */
 import type { BackendName } from '../backends/backend.js';
 import { BitNetError, abortError, isBitNetError } from '../errors.js';
 import { resolveModelSource } from '../model/load-model.js';
 import type { CapabilityReport } from '../probe/index.js';
-import type { CoreEvent, CoreInitOptions, CoreInitResult, CoreMetrics, ModelInfo } from '../worker/protocol.js';
+import type { CoreEvent, CoreGenerateRequest, CoreInitOptions, CoreInitResult, CoreMetrics, ModelInfo } from '../worker/protocol.js';
 import type { BackendSelection } from '../worker/select-backend.js';
 import { assetBase } from '../worker/assets.js';
 import { chatRequest, chunkStream, collectCompletion, type ChatCompletion, type ChatCompletionCreateParams, type ChatCompletionStream } from './chat.js';
 import type { EngineWarning } from './events.js';
-import { GenerationStream, type GenerationStats } from './generation.js';
-import { badOption, validateEngineOptions, validateGenerateOptions, type EngineOptions, type GenerateOptions } from './options.js';
+import { GenerationStream, type GenerationStats, type StreamCache } from './generation.js';
+import { badOption, validateEngineOptions, validateGenerateOptions, type EngineOptions, type GenerateOptions, type ResultCacheOptions } from './options.js';
+import { createResultCache, managedResultCache, streamCacheFor, type EngineResultCache, type ResultCacheSetup } from './result-hooks.js';
+import { RecentRequests, type RecentRequest } from './recent-requests.js';
+import { contentIdentity, resultModelIdentity } from '../cache/result-identity.js';
+import type { ResultCacheStats } from '../cache/result-cache.js';
+
+export type { EngineResultCache } from './result-hooks.js';
 import { localTransport, workerTransport, type CoreTransport } from './transport.js';
 
 export interface EngineMetrics extends Omit<CoreMetrics, 'scheduler'> {
-  readonly requests: { readonly active: number; readonly queued: number; readonly completed: number; readonly failed: number; readonly cancelled: number };
+  readonly requests: { readonly active: number; readonly queued: number; readonly queuedByPriority: CoreMetrics['scheduler']['queuedByPriority']; readonly completed: number; readonly failed: number; readonly cancelled: number };
+  /** Core-side scheduling: per-request TTFT / queue time / decode tok/s by priority, aging promotions, maxWaitMs holds. */
+  readonly scheduling: { readonly byPriority: CoreMetrics['scheduler']['latency']; readonly promoted: number; readonly holds: number; readonly heldMs: number };
   readonly tokens: { readonly prompt: number; readonly generated: number };
   readonly batching: { readonly steps: number; readonly meanBatchSize: number; readonly batchSizeCounts: readonly number[] };
-  /** Over requests that completed, as the caller saw them. */
+  /** Over requests the model computed that completed, as the caller saw them (result-cache hits excluded). */
   readonly latency: { readonly requests: number; readonly meanTtftMs: number; readonly meanDecodeTokensPerS: number; readonly last: GenerationStats | null };
+  /** Result cache counters (hit rates over lookups, entries, bytes); null when the engine has no result cache. */
+  readonly resultCache: ResultCacheStats | null;
+  /** The most recent completed requests (at most 64, oldest first), cache hits included. */
+  readonly recentRequests: readonly RecentRequest[];
+}
+
+/** @internal what createEngine hands the Engine besides the core's init result. */
+export interface EngineExtras {
+  readonly resultCache?: { readonly options: true | ResultCacheOptions; readonly model: string } | null;
+  readonly onWarning?: (w: EngineWarning) => void;
 }
 
 let threadsWarned = false;
@@ -53,17 +75,40 @@ export class Engine {
   private readonly warningList: EngineWarning[];
   private readonly streams = new Set<GenerationStream>();
   private done = { requests: 0, ttft: 0, decode: 0, last: null as GenerationStats | null };
+  private readonly recent = new RecentRequests(64);
   private disposedFlag = false;
+  /** Warnings that came from the core (their indices), as opposed to the API's own. */
+  private coreWarnings: number;
+  private readonly results: ResultCacheSetup | null;
+  /** The result cache; null when created with `resultCache: false`. */
+  readonly resultCache: EngineResultCache | null;
 
   /** @internal use `createEngine` */
-  constructor(private readonly transport: CoreTransport, init: CoreInitResult) {
+  constructor(private readonly transport: CoreTransport, init: CoreInitResult, extras: EngineExtras = {}) {
     this.probe = init.probe;
     this.model = init.model;
     this.backendName = init.backend;
     this.selectionRef = init.selection;
     this.warningList = [...init.warnings];
+    this.coreWarnings = init.warnings.length;
     const create = (params: ChatCompletionCreateParams): Promise<ChatCompletion | ChatCompletionStream> => this.createChat(params);
     this.chat = { completions: { create: create as Engine['chat']['completions']['create'] } };
+    const rc = extras.resultCache;
+    this.results = rc
+      ? createResultCache({
+          options: rc.options,
+          model: rc.model,
+          nEmbd: init.model.nEmbd,
+          maxContext: init.model.maxContext,
+          // Not gated on `disposed`: answers finishing while dispose() flushes are still embedded.
+          embed: (text) => this.run(() => this.transport.call('embed', text)),
+          onWarning: (w) => {
+            this.warningList.push(w);
+            extras.onWarning?.(w);
+          },
+        })
+      : null;
+    this.resultCache = this.results ? managedResultCache(this.results) : null;
   }
 
   /** The backend running the model now (changes after a GPU device loss). */
@@ -92,7 +137,8 @@ export class Engine {
         this.backendName = e.backend;
         this.selectionRef = e.selection;
       }
-    } else if (e.type === 'warning' && e.index >= this.warningList.length) {
+    } else if (e.type === 'warning' && e.index >= this.coreWarnings) {
+      this.coreWarnings = e.index + 1;
       this.warningList.push(e.warning);
     }
   }
@@ -123,9 +169,13 @@ export class Engine {
       maxTokens: v.maxTokens,
       stop: v.stop,
       ...(o.stopTokens ? { stopTokens: [...o.stopTokens] } : {}),
-      ...pick(o, ['temperature', 'topK', 'topP', 'minP', 'repetitionPenalty', 'repetitionLastN', 'seed', 'addBos']),
+      ...pick(o, ['temperature', 'topK', 'topP', 'minP', 'repetitionPenalty', 'repetitionLastN', 'seed', 'addBos', 'priority']),
     };
-    return this.track(new GenerationStream(this.streamContext(), request, o.signal));
+    return this.track(new GenerationStream(this.streamContext(), request, o.signal, this.cacheHook(request, o.cache)));
+  }
+
+  private cacheHook(request: CoreGenerateRequest, mode: GenerateOptions['cache']): StreamCache | undefined {
+    return streamCacheFor(this.results, request, mode);
   }
 
   private streamContext(): ConstructorParameters<typeof GenerationStream>[0] {
@@ -135,6 +185,8 @@ export class Engine {
       mapError: this.mapError,
       onEnd: (stats) => {
         if (!stats) return;
+        this.recent.add(stats);
+        if (stats.cached) return;
         this.done.requests++;
         this.done.ttft += stats.ttftMs;
         this.done.decode += stats.decodeTokensPerS;
@@ -151,8 +203,8 @@ export class Engine {
 
   private async createChat(params: ChatCompletionCreateParams): Promise<ChatCompletion | ChatCompletionStream> {
     this.alive();
-    const { request, signal, stream, includeUsage } = chatRequest(params);
-    const gen = this.track(new GenerationStream(this.streamContext(), request, signal));
+    const { request, signal, stream, includeUsage, cache } = chatRequest(params);
+    const gen = this.track(new GenerationStream(this.streamContext(), request, signal, this.cacheHook(request, cache)));
     const model = params.model ?? this.model.name;
     if (stream) return chunkStream(gen, model, () => this.backendName, includeUsage);
     return collectCompletion(gen, model);
@@ -186,10 +238,13 @@ export class Engine {
       uptimeMs: m.uptimeMs,
       embeddings: m.embeddings,
       handoffs: m.handoffs,
-      requests: { active: s.active, queued: s.queued, completed: s.completed, failed: s.failed, cancelled: s.cancelled },
+      requests: { active: s.active, queued: s.queued, queuedByPriority: s.queuedByPriority, completed: s.completed, failed: s.failed, cancelled: s.cancelled },
+      scheduling: { byPriority: s.latency, promoted: s.promoted, holds: s.holds, heldMs: s.heldMs },
       tokens: { prompt: s.promptTokens, generated: s.generatedTokens },
       batching: { steps: s.steps, meanBatchSize: s.steps > 0 ? s.batchedSequences / s.steps : 0, batchSizeCounts: s.batchSizeCounts },
       latency: { requests: n, meanTtftMs: n > 0 ? this.done.ttft / n : 0, meanDecodeTokensPerS: n > 0 ? this.done.decode / n : 0, last: this.done.last },
+      resultCache: this.results ? this.results.cache.statsNow() : null,
+      recentRequests: this.recent.list(),
     };
   }
 
@@ -201,10 +256,14 @@ export class Engine {
     }
   }
 
-  /** Stops every request (they reject with DISPOSED), frees the model and ends the worker. Idempotent. */
+  /**
+   * Stops every request (they reject with DISPOSED), writes the answers the result cache is still
+   * storing, frees the model and ends the worker. Idempotent.
+   */
   async dispose(): Promise<void> {
     if (this.disposedFlag) return;
     this.disposedFlag = true;
+    if (!this.transport.crashed) await this.results?.cache.close().catch(() => undefined);
     if (!this.transport.crashed) await this.transport.call('dispose').catch(() => undefined);
     await this.transport.close();
   }
@@ -259,9 +318,13 @@ export async function createEngine(options?: EngineOptions): Promise<Engine> {
     cache: o.cache ?? true,
     ...(o.maxContext !== undefined ? { maxContext: o.maxContext } : {}),
     ...(o.maxBatch !== undefined ? { maxBatch: o.maxBatch } : {}),
+    ...(o.maxWaitMs !== undefined ? { maxWaitMs: o.maxWaitMs } : {}),
     ...(o.allowFallbackAdapter !== undefined ? { allowFallbackAdapter: o.allowFallbackAdapter } : {}),
     ...(useWorker && assetBase() ? { assetBase: assetBase()! } : {}),
   };
+  // The result cache's model identity: hashed from the bytes while the model loads, unless the
+  // download provides a fingerprint (result-identity.ts).
+  const identity = o.resultCache === false ? null : contentIdentity(init.model);
   const aborted = new Promise<never>((_, reject) => o.signal?.addEventListener('abort', () => reject(abortError(o.signal!.reason)), { once: true }));
   aborted.catch(() => undefined);
   let result: CoreInitResult;
@@ -277,7 +340,13 @@ export async function createEngine(options?: EngineOptions): Promise<Engine> {
     readySent = true;
     o.onProgress?.(result.ready);
   }
-  engine = new Engine(transport, result);
+  const onWarning = (w: EngineWarning): void => {
+    if (!o.onWarning) console.warn(`bitnet-web: ${w.message}`);
+    o.onWarning?.(w);
+  };
+  const rc = o.resultCache;
+  const resultCache = identity && rc !== false ? { options: rc === undefined || rc === true ? (true as const) : rc, model: await resultModelIdentity(result.model, identity) } : null;
+  engine = new Engine(transport, result, { resultCache, onWarning });
   for (const e of early) engine.handleEvent(e);
   return engine;
 }

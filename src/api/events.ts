@@ -34,7 +34,13 @@ export type EngineWarningCode =
   /** A backend failed to initialise and the next one was used. */
   | 'BACKEND_FAILED'
   /** The GPU device was lost; the engine moved to another backend. */
-  | 'DEVICE_LOST';
+  | 'DEVICE_LOST'
+  /** Storage full: answers are not added to the result cache (requests still succeed). */
+  | 'RESULT_CACHE_QUOTA'
+  /** The result cache's IndexedDB failed (or is missing): lookups miss / results stay in memory. */
+  | 'RESULT_CACHE_STORAGE'
+  /** The result cache's embedder failed: semantic lookups are skipped (exact ones still work). */
+  | 'RESULT_CACHE_EMBEDDER';
 
 export interface EngineWarning {
   readonly code: EngineWarningCode;

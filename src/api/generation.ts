@@ -6,6 +6,12 @@
  * pulled from the engine core one batch of chunks per `next` call. Aborting (the `signal` option,
  * `stream.abort()`, or leaving a `for await` loop early) cancels the request in the core, which frees
  * its KV cache; iteration then rejects with `AbortError` (leaving a loop early just ends it).
+ *
+ * With a result cache hook (`StreamCache`), the stream first asks the cache: a hit replays the
+ * cached chunks (same text pieces and token ids) without touching the engine core, and its stats say
+ * `cached: 'exact' | 'semantic'` with the similarity and the original prompt; a miss starts the
+ * request as usual and, when it finishes normally (not aborted, not failed), hands the chunks to the
+ * hook to be stored.
  */
 import type { BackendName } from '../backends/backend.js';
 import { BitNetError, abortError } from '../errors.js';
@@ -34,9 +40,37 @@ export interface GenerationStats {
   readonly backend: BackendName;
   /** Seed used for sampling. */
   readonly seed: number;
-  /** Mean number of sequences per forward pass this request shared. */
+  /** Mean number of sequences per forward pass this request shared (0 for a cached answer). */
   readonly meanBatch: number;
+  /** Set when the answer came from the result cache (prefill / decode rates are then 0). */
+  readonly cached?: 'exact' | 'semantic';
+  /** Cosine similarity of the request to the cached one (1 for exact hits). */
+  readonly similarity?: number;
+  /** The prompt the cached answer was computed for (a chat's last message; token ids for a token prompt). */
+  readonly originalPrompt?: string | readonly number[];
+  /** The messages the cached answer was computed for (chat requests). */
+  readonly originalMessages?: ReadonlyArray<{ readonly role: string; readonly content: string }>;
 }
+
+/** An answer the result cache serves. */
+export interface CachedAnswer {
+  readonly pieces: ReadonlyArray<{ readonly text: string; readonly tokenIds: readonly number[] }>;
+  readonly promptTokens: number;
+  readonly finishReason: 'stop' | 'length';
+  readonly seed: number;
+  readonly cached: 'exact' | 'semantic';
+  readonly similarity: number;
+  readonly originalPrompt: string | readonly number[];
+  readonly originalMessages?: ReadonlyArray<{ readonly role: string; readonly content: string }>;
+}
+
+/** The result cache as one request uses it. `lookup` may reject with AbortError only; `save` never throws. */
+export interface StreamCache {
+  lookup(signal: AbortSignal): Promise<CachedAnswer | null>;
+  save(answer: { pieces: ReadonlyArray<{ text: string; tokenIds: readonly number[] }>; promptTokens: number; finishReason: 'stop' | 'length'; seed: number }): void;
+}
+
+type Started = { readonly kind: 'live'; readonly id: number; readonly seed: number } | { readonly kind: 'cached'; readonly answer: CachedAnswer };
 
 export interface GenerationEnd {
   readonly done: true;
@@ -60,29 +94,38 @@ export interface StreamContext {
 export class GenerationStream implements AsyncIterable<GenerationEvent> {
   /** Resolves with the statistics when the request ends; rejects like the iteration. */
   readonly stats: Promise<GenerationStats>;
-  private readonly started: Promise<CoreStarted>;
+  private readonly started: Promise<Started>;
   private readonly controller = new AbortController();
   private readonly t0 = now();
   private iterated = false;
   private ended = false;
   private settle!: { resolve: (s: GenerationStats) => void; reject: (e: unknown) => void };
 
-  constructor(private readonly ctx: StreamContext, request: CoreGenerateRequest, signal?: AbortSignal) {
+  constructor(private readonly ctx: StreamContext, request: CoreGenerateRequest, signal?: AbortSignal, private readonly cache?: StreamCache) {
     this.stats = new Promise<GenerationStats>((resolve, reject) => (this.settle = { resolve, reject }));
     this.stats.catch(() => undefined);
     if (signal?.aborted) this.controller.abort(signal.reason);
     else signal?.addEventListener('abort', () => this.abort(signal.reason), { once: true });
-    this.started = this.controller.signal.aborted
-      ? Promise.reject(abortError(this.controller.signal.reason))
-      : (ctx.transport.call('start', request) as Promise<CoreStarted>);
+    this.started = this.controller.signal.aborted ? Promise.reject(abortError(this.controller.signal.reason)) : this.start(request);
     this.started.catch((e: unknown) => this.end(null, e));
+  }
+
+  private async start(request: CoreGenerateRequest): Promise<Started> {
+    const s = this.controller.signal;
+    if (this.cache) {
+      const answer = await this.cache.lookup(s);
+      if (answer) return { kind: 'cached', answer };
+      if (s.aborted) throw abortError(s.reason);
+    }
+    const r = (await this.ctx.transport.call('start', request)) as CoreStarted;
+    return { kind: 'live', id: r.id, seed: r.seed };
   }
 
   /** Cancels the request (no-op once it ended). */
   abort(reason?: unknown): void {
     if (this.controller.signal.aborted || this.ended) return;
     this.controller.abort(reason);
-    void this.started.then((s) => this.ctx.transport.call('cancel', s.id)).catch(() => undefined);
+    void this.started.then((s) => (s.kind === 'live' ? this.ctx.transport.call('cancel', s.id) : undefined)).catch(() => undefined);
   }
 
   /** Collects the whole text. */
@@ -116,11 +159,44 @@ export class GenerationStream implements AsyncIterable<GenerationEvent> {
     let first = -1;
     let finished = false;
     try {
-      const { id, seed } = await Promise.race([this.started, abortP]);
+      const started = await Promise.race([this.started, abortP]);
+      if (started.kind === 'cached') {
+        const a = started.answer;
+        let generated = 0;
+        for (const p of a.pieces) {
+          if (first < 0 && p.tokenIds.length > 0) first = now();
+          generated += p.tokenIds.length;
+          yield { done: false, text: p.text, tokenIds: [...p.tokenIds] };
+          if (this.controller.signal.aborted) throw abortError(this.controller.signal.reason);
+        }
+        const stats: GenerationStats = {
+          promptTokens: a.promptTokens,
+          generatedTokens: generated,
+          ttftMs: first >= 0 ? first - this.t0 : 0,
+          prefillTokensPerS: 0,
+          decodeTokensPerS: 0,
+          totalMs: now() - this.t0,
+          finishReason: a.finishReason,
+          backend: this.ctx.backend(),
+          seed: a.seed,
+          meanBatch: 0,
+          cached: a.cached,
+          similarity: a.similarity,
+          originalPrompt: a.originalPrompt,
+          ...(a.originalMessages ? { originalMessages: a.originalMessages } : {}),
+        };
+        finished = true;
+        this.end(stats, null);
+        yield { done: true, text: '', tokenIds: [], stats };
+        return;
+      }
+      const { id, seed } = started;
+      const pieces: Array<{ text: string; tokenIds: readonly number[] }> | null = this.cache ? [] : null;
       for (;;) {
         const r = await Promise.race([this.ctx.transport.call('next', id), abortP]);
         for (const c of r.chunks as PulledChunk[]) {
           if (first < 0 && c.tokenIds.length > 0) first = now();
+          pieces?.push({ text: c.text, tokenIds: [...c.tokenIds] });
           yield { done: false, text: c.text, tokenIds: c.tokenIds };
         }
         if (r.done && r.result) {
@@ -138,6 +214,7 @@ export class GenerationStream implements AsyncIterable<GenerationEvent> {
             meanBatch: x.meanBatch,
           };
           finished = true;
+          if (pieces) this.cache!.save({ pieces, promptTokens: x.promptTokens, finishReason: stats.finishReason, seed });
           this.end(stats, null);
           yield { done: true, text: '', tokenIds: [], stats };
           return;

@@ -5,6 +5,7 @@
 import { BitNetError } from '../errors.js';
 import type { BackendChoice } from '../backends/registry.js';
 import type { CacheOptions, ModelInput } from '../cache/open-model.js';
+import type { Embedder } from '../embed/embedder.js';
 import { resolveSamplingOptions, type SamplingOptions } from '../runtime/sampler.js';
 import type { EngineWarning, LoadProgress } from './events.js';
 
@@ -28,9 +29,43 @@ export interface EngineOptions {
   readonly maxBatch?: number;
   /** Prefer a software WebGPU adapter over wasm in 'auto' (default false). */
   readonly allowFallbackAdapter?: boolean;
+  /** Longest an idle engine may hold a first request back so that concurrent ones share a batch (ms, >= 0). */
+  readonly maxWaitMs?: number;
+  /**
+   * Result cache of earlier answers (default on: IndexedDB where it exists, else memory for the
+   * engine's lifetime); false = off. See `ResultCacheOptions` and README "Result cache".
+   */
+  readonly resultCache?: boolean | ResultCacheOptions;
   /** Aborts loading. */
   readonly signal?: AbortSignal;
 }
+
+export interface ResultCacheOptions {
+  /** IndexedDB database (default 'bitnet-results'; separate from the model cache). */
+  readonly dbName?: string;
+  /** Entry lifetime in ms from when it was stored (default 7 days; Infinity = no expiry). */
+  readonly ttlMs?: number;
+  /** Most entries kept for this model (default 1000); least recently used go first. */
+  readonly maxEntries?: number;
+  /** Most (estimated) bytes kept for this model (default 32 MiB); least recently used go first. */
+  readonly maxBytes?: number;
+  /** Cosine similarity a semantic hit needs, in (0, 1] (default `DEFAULT_SEMANTIC_THRESHOLD`). */
+  readonly threshold?: number;
+  /** Embedder for semantic lookups (default: the engine's own `embed`); false = exact lookups only. */
+  readonly embedder?: Embedder | false;
+  /** Also cache and serve sampled requests without a seed (default false: their answers vary by design). */
+  readonly cacheSampled?: boolean;
+  /** Clock in ms for TTL and LRU (default Date.now); for tests. */
+  readonly now?: () => number;
+}
+
+/**
+ * Per-request use of the result cache: 'off' (neither read nor write), 'exact' (default: serve an
+ * identical earlier request's answer), 'semantic' (also serve a similar request's answer). Answers
+ * of cacheable requests are stored unless 'off'.
+ */
+export type ResultCacheMode = 'off' | 'exact' | 'semantic';
+export type RequestPriority = 'interactive' | 'background';
 
 /** Sampling fields (temperature, topK, topP, minP, repetition penalty, seed) as the sampler defines them. */
 export interface GenerateOptions extends SamplingOptions {
@@ -42,12 +77,19 @@ export interface GenerateOptions extends SamplingOptions {
   readonly stopTokens?: readonly number[];
   /** Prepend BOS to a text prompt (default: the model's setting). */
   readonly addBos?: boolean;
+  /** Result cache use (default 'exact'; no effect when the engine has no result cache). */
+  readonly cache?: ResultCacheMode;
+  /** Scheduling class (default 'interactive'): interactive requests are admitted first, background ones never starve. */
+  readonly priority?: RequestPriority;
   readonly signal?: AbortSignal;
 }
 
-const ENGINE_KEYS = ['model', 'backend', 'cache', 'onProgress', 'onWarning', 'worker', 'workerUrl', 'maxContext', 'maxBatch', 'allowFallbackAdapter', 'signal'] as const;
+const ENGINE_KEYS = ['model', 'backend', 'cache', 'onProgress', 'onWarning', 'worker', 'workerUrl', 'maxContext', 'maxBatch', 'allowFallbackAdapter', 'maxWaitMs', 'resultCache', 'signal'] as const;
+const RESULT_CACHE_KEYS = ['dbName', 'ttlMs', 'maxEntries', 'maxBytes', 'threshold', 'embedder', 'cacheSampled', 'now'] as const;
+const CACHE_MODES: readonly string[] = ['off', 'exact', 'semantic'];
+const PRIORITIES: readonly string[] = ['interactive', 'background'];
 const CACHE_KEYS = ['enabled', 'chunkSize', 'dbName', 'verify', 'retries', 'key', 'headers'] as const;
-const GENERATE_KEYS = ['maxTokens', 'temperature', 'topK', 'topP', 'minP', 'repetitionPenalty', 'repetitionLastN', 'seed', 'stop', 'stopTokens', 'addBos', 'signal'] as const;
+const GENERATE_KEYS = ['maxTokens', 'temperature', 'topK', 'topP', 'minP', 'repetitionPenalty', 'repetitionLastN', 'seed', 'stop', 'stopTokens', 'addBos', 'cache', 'priority', 'signal'] as const;
 const BACKENDS = ['auto', 'webgpu', 'wasm', 'reference'];
 
 export function badOption(option: string, message: string): BitNetError {
@@ -91,8 +133,33 @@ export function validateEngineOptions(o: unknown): EngineOptions {
   for (const k of ['worker', 'allowFallbackAdapter'] as const) if (o[k] !== undefined && typeof o[k] !== 'boolean') throw badOption(k, 'expected a boolean');
   for (const k of ['maxContext', 'maxBatch'] as const) if (o[k] !== undefined && !positiveInt(o[k])) throw badOption(k, `expected a positive integer, got ${String(o[k])}`);
   if (o.workerUrl !== undefined && typeof o.workerUrl !== 'string' && !(o.workerUrl instanceof URL)) throw badOption('workerUrl', 'expected a URL');
+  if (o.maxWaitMs !== undefined && !(typeof o.maxWaitMs === 'number' && Number.isFinite(o.maxWaitMs) && o.maxWaitMs >= 0)) throw badOption('maxWaitMs', `expected a finite number >= 0, got ${String(o.maxWaitMs)}`);
+  if (o.resultCache !== undefined && typeof o.resultCache !== 'boolean') validateResultCacheOptions(o.resultCache);
   if (o.signal !== undefined && !(typeof o.signal === 'object' && o.signal !== null && 'aborted' in o.signal)) throw badOption('signal', 'expected an AbortSignal');
   return o as EngineOptions;
+}
+
+/** @throws BitNetError BAD_OPTION naming `resultCache.<key>` */
+function validateResultCacheOptions(r: unknown): void {
+  if (!isPlainObject(r)) throw badOption('resultCache', 'expected a boolean or an object');
+  checkKeys(r, RESULT_CACHE_KEYS, 'resultCache.');
+  if (r.dbName !== undefined && (typeof r.dbName !== 'string' || r.dbName === '')) throw badOption('resultCache.dbName', 'expected a non-empty string');
+  if (r.ttlMs !== undefined && !(typeof r.ttlMs === 'number' && r.ttlMs > 0)) throw badOption('resultCache.ttlMs', `expected a number > 0 (Infinity = no expiry), got ${String(r.ttlMs)}`);
+  for (const k of ['maxEntries', 'maxBytes'] as const) if (r[k] !== undefined && !positiveInt(r[k])) throw badOption(`resultCache.${k}`, `expected a positive integer, got ${String(r[k])}`);
+  if (r.threshold !== undefined && !(typeof r.threshold === 'number' && r.threshold > 0 && r.threshold <= 1)) throw badOption('resultCache.threshold', `expected a number in (0, 1], got ${String(r.threshold)}`);
+  const e = r.embedder as Record<string, unknown> | false | undefined;
+  if (e !== undefined && e !== false) {
+    const ok = typeof e === 'object' && e !== null && typeof e.id === 'string' && e.id !== '' && typeof e.embed === 'function' && typeof e.dimensions === 'number';
+    if (!ok) throw badOption('resultCache.embedder', 'expected an Embedder ({ id, dimensions, embed(texts) }) or false');
+  }
+  if (r.cacheSampled !== undefined && typeof r.cacheSampled !== 'boolean') throw badOption('resultCache.cacheSampled', 'expected a boolean');
+  if (r.now !== undefined && typeof r.now !== 'function') throw badOption('resultCache.now', 'expected a function returning ms');
+}
+
+/** @throws BitNetError BAD_OPTION for a `cache` / `priority` value outside its union. */
+export function validateRequestRouting(cache: unknown, priority: unknown): void {
+  if (cache !== undefined && !CACHE_MODES.includes(cache as string)) throw badOption('cache', `expected ${CACHE_MODES.join(' | ')}, got ${String(cache)}`);
+  if (priority !== undefined && !PRIORITIES.includes(priority as string)) throw badOption('priority', `expected ${PRIORITIES.join(' | ')}, got ${String(priority)}`);
 }
 
 export interface ValidatedGenerate {
@@ -117,6 +184,7 @@ export function validateGenerateOptions(o: unknown, defaultMaxTokens = 128): Val
     throw badOption('stopTokens', 'expected an array of token ids');
   }
   if (g.addBos !== undefined && typeof g.addBos !== 'boolean') throw badOption('addBos', 'expected a boolean');
+  validateRequestRouting(g.cache, g.priority);
   if (g.signal !== undefined && !(typeof g.signal === 'object' && g.signal !== null && 'aborted' in g.signal)) throw badOption('signal', 'expected an AbortSignal');
   return { maxTokens, stop, options: g };
 }

@@ -11,8 +11,31 @@ export interface BackendLoadOptions {
   /** Maximum tokens per sequence (KV cache length); defaults to the model's context length. */
   readonly maxContext?: number;
   readonly signal?: AbortSignal;
-  /** Progress in [0, 1] of repack/upload work. */
-  readonly onProgress?: (phase: 'repack' | 'upload', fraction: number) => void;
+  /**
+   * Progress in [0, 1] of repack/upload work. `info.skipped`: the repack step did not run because
+   * the layout came from `repackStore` (reported once, as `('repack', 1, { skipped: true })`).
+   */
+  readonly onProgress?: (phase: 'repack' | 'upload', fraction: number, info?: RepackProgressInfo) => void;
+  /**
+   * Where a backend that repacks the weights into its own layout may find that layout from an
+   * earlier load, and stores it after repacking. Backends without a repack step ignore it.
+   */
+  readonly repackStore?: RepackStore;
+}
+
+export interface RepackProgressInfo {
+  readonly skipped?: boolean;
+}
+
+/**
+ * Repacked weights of the model being loaded (see src/cache/repack-store.ts). `layout` names the
+ * stored bytes completely: the backend's layout version plus whatever plan decides placement.
+ */
+export interface RepackStore {
+  /** The parts stored for (backend, layout), verified, or null (absent, stale or corrupted). Never throws. */
+  load(backend: BackendName, layout: string): Promise<Uint8Array[] | null>;
+  /** Stores the parts (the store may keep the arrays until it resolves). Never throws. */
+  save(backend: BackendName, layout: string, parts: readonly Uint8Array[]): Promise<void>;
 }
 
 /** One sequence's slice of a forward pass: tokens appended at the sequence's current length. */

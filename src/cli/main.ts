@@ -4,6 +4,7 @@
  * Every failure prints exactly one line `bitnet: <code>: <message>` on stderr.
  */
 import { BitNetError } from '../errors.js';
+import { CHAT_USAGE, runChat } from './commands/chat.js';
 import { CONVERT_USAGE, runConvert } from './commands/convert.js';
 import { GENERATE_USAGE, runGenerate } from './commands/generate.js';
 import { INSPECT_USAGE, runInspect } from './commands/inspect.js';
@@ -15,13 +16,14 @@ type Command = (argv: readonly string[], io: CliIO) => Promise<number>;
 
 const COMMANDS: Readonly<Record<string, Command>> = {
   generate: runGenerate,
+  chat: runChat,
   logits: runLogits,
   inspect: runInspect,
   tokenize: runTokenize,
   convert: runConvert,
 };
 
-export const USAGE = ['usage:', GENERATE_USAGE, LOGITS_USAGE, INSPECT_USAGE, TOKENIZE_USAGE, CONVERT_USAGE].join('\n  ') + '\n';
+export const USAGE = ['usage:', GENERATE_USAGE, CHAT_USAGE, LOGITS_USAGE, INSPECT_USAGE, TOKENIZE_USAGE, CONVERT_USAGE].join('\n  ') + '\n';
 
 /** Runs one CLI invocation (`argv` without node and script) and returns the exit status. */
 export async function main(argv: readonly string[], io: CliIO = defaultIO()): Promise<number> {

@@ -294,34 +294,14 @@ export class Scheduler {
   }
 
   private sampleNext(r: Active, logits: Float32Array): void {
-    const { spec } = r;
-    if (r.generated.length === 0 && r.tPrefill === 0) r.tPrefill = now();
-    if (spec.maxTokens === 0) {
-      this.finish(r, 'length');
-      return;
-    }
-    const id = spec.sampler.sample(logits, r.tokens);
-    r.tLast = now();
-    if (r.generated.length === 0) r.tFirst = r.tLast;
-    r.generated.push(id);
-    r.tokens.push(id);
-    this.stats.generatedTokens++;
-    if (spec.stopIds.has(id)) {
-      spec.sink.push(r.matcher.push(spec.decoder.flush()) + r.matcher.flush(), [id]);
-      this.finish(r, 'stop', false);
-      return;
-    }
-    const text = r.matcher.push(spec.decoder.push(id));
-    spec.sink.push(text, [id]);
-    if (r.matcher.stopped) this.finish(r, 'stop', false);
-    else if (r.generated.length >= spec.maxTokens) this.finish(r, 'length');
+    const sampledBefore = r.generated.length;
+    const end = r.sampleNext(logits);
+    this.stats.generatedTokens += r.generated.length - sampledBefore;
+    if (end) this.finish(r, end.reason, end.flush);
   }
 
   private finish(r: Active, reason: FinishReason, flush = true): void {
-    if (flush) {
-      const tail = r.matcher.push(r.spec.decoder.flush()) + r.matcher.flush();
-      if (tail.length > 0) r.spec.sink.push(tail, []);
-    }
+    if (flush) r.flushText();
     this.leave(r);
     this.stats.completed++;
     const result = r.result(reason, now());

@@ -4,18 +4,22 @@
  * `CoreApi`, pulling each request's output with `next(id)`.
  *
  * Load: probe → open the model (download/cache) → GGUF + tokenizer + weights → backend selection →
- * scheduler. Weights are not kept after the backend took its copy; after a GPU device loss they are
- * read again from the (cached) source for the replacement backend.
+ * scheduler (`maxBatch`, `maxWaitMs`; each request's `priority` orders its admission). Weights are
+ * not kept after the backend took its copy; after a GPU device loss they are read again from the
+ * (cached) source for the replacement backend. `metrics()` reports the scheduler's queue lengths
+ * (total and by priority), batch-size histogram and per-request TTFT / tokens/s (SchedulerStats).
  */
 import type { Backend, BackendName } from '../backends/backend.js';
 import { listBackendFactories } from '../backends/registry.js';
 import { BitNetError, isAbortError } from '../errors.js';
 import { openModel } from '../cache/open-model.js';
+import { backendProgress, repackLoadOptions } from '../cache/repack-store.js';
 import type { EngineWarning, LoadProgress } from '../api/events.js';
 import { probeCapabilities, type CapabilityReport } from '../probe/index.js';
 import { detectChatFormat, renderChat } from '../model/tokenizer/index.js';
 import { Sampler } from '../runtime/sampler.js';
 import { Scheduler } from '../runtime/scheduler.js';
+import { validateMaxWaitMs } from '../runtime/batch-window.js';
 import { loadGGUFModel, weightBytes, type OpenedGGUFModel } from './model-loader.js';
 import { PullQueue, type PullResult } from './pull-queue.js';
 import { selectBackend, type BackendSelection } from './select-backend.js';
@@ -41,6 +45,7 @@ export class EngineCore implements CoreApi {
 
   async init(options: CoreInitOptions, onEvent?: (e: CoreEvent) => void): Promise<CoreInitResult> {
     if (this.initialising || this.model) throw new BitNetError('BAD_OPTION', 'the engine core is already initialised');
+    validateMaxWaitMs(options.maxWaitMs); // before any work (the scheduler is built after the backend)
     this.initialising = true;
     this.options = options;
     if (onEvent) this.onEvent = (e) => void Promise.resolve(onEvent(e)).catch(() => undefined);
@@ -61,24 +66,21 @@ export class EngineCore implements CoreApi {
     try {
       const maxContext = Math.min(options.maxContext ?? model.config.contextLength, model.config.contextLength);
       const total = weightBytes(model.file);
-      let chosen: BackendName | null = null;
       const { backend, selection } = await selectBackend(weights, {
         choice: options.backend,
         factories: listBackendFactories(),
         probe: this.probe,
         allowFallbackAdapter: options.allowFallbackAdapter,
-        load: {
-          maxContext,
-          onProgress: (phase, fraction) => progress({ phase, loaded: Math.round(fraction * total), total, fraction, backend: chosen }),
-        },
+        load: { maxContext, ...repackLoadOptions(opened, options.cache, warn) },
+        onProgress: (name, phase, fraction, info) => progress(backendProgress(phase, fraction, total, name, info)),
         onFailure: (name, e) => warn({ code: 'BACKEND_FAILED', message: `backend ${name} failed to initialise (${e instanceof Error ? e.message : String(e)}); trying the next one`, details: { backend: name } }),
       });
-      chosen = backend.name;
       this.selection = selection;
       this.maybeWarnThreads(backend.name);
       this.scheduler = new Scheduler(backend, {
         maxContext,
         ...(options.maxBatch !== undefined ? { maxBatch: options.maxBatch } : {}),
+        ...(options.maxWaitMs !== undefined ? { maxWaitMs: options.maxWaitMs } : {}),
         replaceBackend: (lost, error) => this.replaceBackend(lost, error),
       });
       this.watchDeviceLoss(backend);
@@ -213,6 +215,7 @@ export class EngineCore implements CoreApi {
       stop: [...(r.stop ?? []), ...extraStops],
       decoder: tk.createDecoder({ skipSpecial: true }),
       sink: queue,
+      ...(r.priority !== undefined ? { priority: r.priority } : {}),
     });
     this.queues.set(id, queue);
     return { id, promptTokens: prompt.length, seed: sampler.options.seed };

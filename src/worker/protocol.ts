@@ -23,6 +23,8 @@ export interface CoreInitOptions {
   readonly cache: boolean | CacheOptions;
   readonly maxContext?: number;
   readonly maxBatch?: number;
+  /** How long an idle scheduler may hold a first request back to batch it with others (ms). */
+  readonly maxWaitMs?: number;
   readonly allowFallbackAdapter?: boolean;
   /** Package root URL the bundled worker resolves wasm / model files against (script-tag build). */
   readonly assetBase?: string;
@@ -75,6 +77,8 @@ export interface CoreGenerateRequest extends SamplingOptions {
   readonly maxTokens: number;
   readonly stop?: readonly string[];
   readonly stopTokens?: readonly number[];
+  /** Scheduling class (default 'interactive'). */
+  readonly priority?: 'interactive' | 'background';
 }
 
 export interface CoreStarted {

@@ -53,6 +53,8 @@ export interface SelectOptions {
   /** Backends never to use (e.g. the one whose device was lost). */
   readonly exclude?: ReadonlySet<BackendName>;
   readonly load?: BackendLoadOptions;
+  /** Repack / upload progress of the candidate being created, named (replaces `load.onProgress`). */
+  readonly onProgress?: (backend: BackendName, ...progress: Parameters<NonNullable<BackendLoadOptions['onProgress']>>) => void;
   /** Told about every candidate that failed to initialise (auto mode). */
   readonly onFailure?: (name: BackendName, error: unknown) => void;
 }
@@ -113,7 +115,9 @@ export async function selectBackend(weights: ModelWeights, o: SelectOptions): Pr
       continue;
     }
     try {
-      const backend = await f.create(weights, o.load);
+      const onProgress = o.onProgress;
+      const load: BackendLoadOptions | undefined = onProgress ? { ...o.load, onProgress: (...p) => onProgress(f.name, ...p) } : o.load;
+      const backend = await f.create(weights, load);
       chosen = { backend, name: f.name };
       const note = f.name === 'webgpu' && o.probe?.webgpu.adapter?.isFallbackAdapter ? 'software WebGPU adapter' : null;
       reports.push({ ...base, status: 'chosen', reason: note, error: null });

@@ -14,13 +14,25 @@ def tokens_per_second(log_path):
     return (sum(rates) / len(rates)) if rates else float("nan")
 
 
-def render(ev, sm, tps, gguf_bytes):
+def render(ev, phases, tps, gguf_bytes):
+    sm = phases[-1]
     c = sm["config"]
+    steps_total = sum(ph["steps"] for ph in phases)
+    tokens_total = sum(ph["train_tokens_seen"] for ph in phases)
+    wall_total = sum(ph["wall_seconds"] for ph in phases)
+    phase_rows = "| phase | init | steps | peak lr | warmup | cosine floor | tokens | wall |\n|---|---|---|---|---|---|---|---|\n" + "\n".join(
+        f"| {i + 1} | {'continues phase ' + str(i) + ' (weights, AdamW state, data stream)' if ph['args'].get('init_from') else 'from scratch'} "
+        f"| {ph['steps']:,} | {ph['args']['lr']:g} | {ph['args']['warmup']} | {ph['args']['min_lr_frac']:g}× "
+        f"| {ph['train_tokens_seen']:,} | {ph['wall_seconds'] / 60:.1f} min |" for i, ph in enumerate(phases))
     ternary = c["n_layer"] * (c["dim"] * c["dim"] * 2 + 2 * c["dim"] * (c["dim"] // c["n_head"]) * c["n_kv"]
                               + 3 * c["dim"] * c["ffn"])
     emb = c["vocab"] * c["dim"]
     norms = sm["params"] - ternary - emb
-    g = "\n".join(f"| `{p}` | `{s!r}` |" for p, s in ev["greedy"].items())
+    from corpus import QUALITY_VERSES
+    def recited(prompt, cont):
+        full = next((t for _, t in QUALITY_VERSES if t.startswith(prompt)), None)
+        return "—" if full is None else ("yes" if (prompt + cont).startswith(full.rstrip(".")) else "**no**")
+    g = "\n".join(f"| `{p}` | `{s!r}` | {recited(p, s)} |" for p, s in ev["greedy"].items())
     driven = "wall-clock" if sm.get("schedule_time_driven") else "step"
     return f"""# bitnet-kjv — embedded default model
 
@@ -67,15 +79,15 @@ tokens). Training split: {sm['train_split_tokens']:,} tokens.
 ## Training
 
 Quantization-aware training from scratch (fake-quant BitLinear with straight-through estimators,
-exactly the SDK arithmetic), AdamW (β = 0.9/0.95, wd 0.1 on projections), peak lr
-{sm['args']['lr']:g}, warmup {sm['args']['warmup']} steps then cosine to {sm['args']['min_lr_frac']:g}×,
-batch {sm['args']['batch']} × {c['ctx']} tokens, seed {sm['args']['seed']}.
+exactly the SDK arithmetic), AdamW (β = 0.9/0.95, wd 0.1 on projections), batch {sm['args']['batch']} × {c['ctx']} tokens, seed {sm['args']['seed']}.
+
+{phase_rows}
 
 | | |
 |---|---|
-| steps | {sm['steps']:,} ({driven}-driven schedule end) |
-| training tokens seen | {sm['train_tokens_seen']:,} ({sm['train_tokens_seen'] / sm['train_split_tokens']:.2f}× the training split; windows start at verse starts, so coverage is uneven) |
-| wall time | {sm['wall_seconds'] / 60:.1f} min |
+| steps | {steps_total:,} in {len(phases)} phase(s) (last phase: {driven}-driven schedule end) |
+| training tokens seen | {tokens_total:,} ({tokens_total / sm['train_split_tokens']:.2f}× the training split; windows start at verse starts on a circular stream) |
+| wall time | {wall_total / 60:.1f} min of training |
 | hardware | 2-core x86-64 CPU (AMD EPYC VM), PyTorch 1.13 CPU, 2 threads, shared with other jobs |
 | mean throughput | {tps:.0f} tokens/s (logged averages; the CPU was shared) |
 
@@ -96,8 +108,8 @@ The SDK test recomputes the ternary mean loss with the TypeScript reference back
 
 ## Greedy samples (BOS + prompt, argmax, stop at a newline or 40 tokens; exported ternary model)
 
-| prompt | continuation |
-|--------|--------------|
+| prompt | continuation | recites the verse |
+|--------|--------------|-------------------|
 {g}
 
 ## Limitations
@@ -110,14 +122,15 @@ training text. Context is {c['ctx']} tokens; positions beyond that were never tr
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--eval", default="../../models/bitnet-kjv.eval.json")
-    p.add_argument("--summary", default="work/run/summary.json")
+    p.add_argument("--summary", action="append", help="summary.json of each training phase, in order")
     p.add_argument("--log", default="work/run/train.log")
     p.add_argument("--gguf", default="../../models/bitnet-kjv.gguf")
     p.add_argument("--out", default="../../models/README.md")
     a = p.parse_args()
-    ev, sm = json.load(open(a.eval)), json.load(open(a.summary))
+    ev = json.load(open(a.eval))
+    phases = [json.load(open(x)) for x in (a.summary or ["work/run/summary.json"])]
     with open(a.out, "w") as f:
-        f.write(render(ev, sm, tokens_per_second(a.log), os.path.getsize(a.gguf)))
+        f.write(render(ev, phases, tokens_per_second(a.log), os.path.getsize(a.gguf)))
     print(f"wrote {a.out}")
 
 

@@ -14,7 +14,7 @@ m.eval()
 tok = Tokenizer.load("work/tokenizer.json")
 print("step", ck["step"])
 with torch.no_grad():
-    for pr in prompts():
+    for pr in (sys.argv[2:] or prompts()):
         ids = [tok.bos_id] + tok.encode(pr)
         n0 = len(ids)
         for _ in range(16):

@@ -23,7 +23,9 @@ export function getNodeGPU(): Promise<GPU | null> {
       lastError = 'not running in Node';
       return null;
     }
-    const fs = await import('node:fs');
+    // A computed specifier keeps bundlers of browser apps from resolving (and warning about) node:fs.
+    const fsName = 'node:fs';
+    const fs = (await import(/* @vite-ignore */ fsName)) as typeof import('node:fs');
     if (proc.platform === 'linux') {
       const icd = `${CHROMIUM_DIR}/vk_swiftshader_icd.json`;
       if (!proc.env.VK_ICD_FILENAMES && fs.existsSync(icd)) proc.env.VK_ICD_FILENAMES = icd;

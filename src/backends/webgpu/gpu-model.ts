@@ -47,7 +47,14 @@ export interface UploadOptions {
   /** Token counts up to this use GEMV (default GEMV_MAX_TOKENS). */
   readonly gemvMaxTokens?: number;
   readonly signal?: AbortSignal;
-  readonly onProgress?: (phase: 'repack' | 'upload', fraction: number) => void;
+  readonly onProgress?: (phase: 'repack' | 'upload', fraction: number, info?: { readonly skipped?: boolean }) => void;
+  /**
+   * Contents of the weight arenas from an earlier load (one array per arena, `plan.arenaBytes[i]`
+   * bytes each): copied in instead of repacking. Ignored unless every length matches.
+   */
+  readonly prepacked?: readonly Uint8Array[];
+  /** Keep a copy of the repacked arenas in `repacked` (to store them for the next load). */
+  readonly keepRepacked?: boolean;
 }
 
 export class GpuModel {
@@ -64,6 +71,10 @@ export class GpuModel {
   private readonly logitGroups: { group: GPUBindGroup; rows: number }[] = [];
   private readonly prepFinal: GPUBindGroup;
   private readonly gemvMaxTokens: number;
+  /** With `keepRepacked`: a copy of each arena after repacking (null when prepacked data was used). */
+  repacked: Uint8Array[] | null = null;
+  /** True when the arenas came from `prepacked` instead of repacking. */
+  readonly usedPrepacked: boolean;
 
   private constructor(readonly ks: KernelSet, readonly plan: ModelPlan, w: ModelWeights, o: UploadOptions) {
     const d = ks.device;
@@ -82,16 +93,23 @@ export class GpuModel {
     const arenas = plan.arenaBytes.map((n, i) => d.createBuffer({ label: `bitnet.arena${i}`, size: align(n, 16), usage: BufferUsage.STORAGE, mappedAtCreation: true }));
     this.buffers.push(...arenas);
     const mapped = arenas.map((a) => a.getMappedRange());
-    plan.parts.forEach((p, i) => {
-      if (o.signal?.aborted) return;
-      const m = w.layers[p.layer]![p.name];
-      repackTernaryRows(m, p.rowOffset, p.rowOffset + p.shape.rows, new Uint32Array(mapped[p.arena]!, p.wOffset, p.wBytes / 4));
-      new Float32Array(mapped[p.arena]!, p.sOffset, p.sBytes / 4).set(ternaryScales(m, p.rowOffset, p.rowOffset + p.shape.rows));
-      if (i % 16 === 15) o.onProgress?.('repack', (i + 1) / plan.parts.length);
-    });
+    const pre = o.prepacked;
+    this.usedPrepacked = !!pre && pre.length === plan.arenaBytes.length && pre.every((p, i) => p.length === plan.arenaBytes[i]);
+    if (this.usedPrepacked) {
+      pre!.forEach((p, i) => new Uint8Array(mapped[i]!, 0, p.length).set(p));
+    } else {
+      plan.parts.forEach((p, i) => {
+        if (o.signal?.aborted) return;
+        const m = w.layers[p.layer]![p.name];
+        repackTernaryRows(m, p.rowOffset, p.rowOffset + p.shape.rows, new Uint32Array(mapped[p.arena]!, p.wOffset, p.wBytes / 4));
+        new Float32Array(mapped[p.arena]!, p.sOffset, p.sBytes / 4).set(ternaryScales(m, p.rowOffset, p.rowOffset + p.shape.rows));
+        if (i % 16 === 15) o.onProgress?.('repack', (i + 1) / plan.parts.length);
+      });
+      if (o.keepRepacked && !o.signal?.aborted) this.repacked = mapped.map((m, i) => new Uint8Array(m, 0, plan.arenaBytes[i]).slice());
+    }
     for (const a of arenas) a.unmap();
     throwIfAborted(o.signal);
-    o.onProgress?.('repack', 1);
+    o.onProgress?.('repack', 1, this.usedPrepacked ? { skipped: true } : undefined);
     // --- float tables (embedding, lm_head), one buffer per row shard.
     const upload = (t: TablePlan): GPUBuffer[] =>
       t.shards.map((s, i) => {

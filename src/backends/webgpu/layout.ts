@@ -10,7 +10,7 @@
 import type { FloatMatrix, ModelConfig, ModelWeights, TernaryMatrix } from '../../model/tensor.js';
 import { BitNetError } from '../../errors.js';
 import { floatRowBytes } from '../../model/formats/float.js';
-import { ternaryGpuShape, type TernaryGpuShape } from './repack.js';
+import { GPU_TERNARY_LAYOUT_VERSION, ternaryGpuShape, type TernaryGpuShape } from './repack.js';
 
 export const STORAGE_ALIGN = 256;
 export const align = (n: number, a = STORAGE_ALIGN): number => Math.ceil(n / a) * a;
@@ -150,4 +150,21 @@ export function planModel(w: ModelWeights, o: PlanOptions): ModelPlan {
     maxContext: o.maxContext, maxSequences: o.maxSequences, maxBatch: B, maxOut,
     kvElemBytes: o.kvElemBytes, kvLayerBytes, actStride, maxBinding, totalBytes,
   };
+}
+
+/**
+ * Names the weight-arena bytes a plan produces: the word layout version plus every part's
+ * placement (a different binding limit moves parts between arenas). Equal ids ⇒ equal arena bytes
+ * for the same model file; used as the `layout` of cached repacks.
+ */
+export function arenaLayoutId(plan: ModelPlan): string {
+  let h = 0x811c9dc5;
+  const mix = (n: number): void => {
+    h = Math.imul(h ^ (n & 0xffff), 0x01000193) >>> 0;
+    h = Math.imul(h ^ (n >>> 16), 0x01000193) >>> 0;
+  };
+  for (const p of plan.parts) {
+    for (const n of [p.layer, MATRIX_NAMES.indexOf(p.name), p.rowOffset, p.shape.rows, p.shape.cols, p.shape.scaleRowStride, p.arena, p.wOffset, p.wBytes, p.sOffset, p.sBytes]) mix(n);
+  }
+  return `gpu-words-v${GPU_TERNARY_LAYOUT_VERSION}-${plan.parts.length}p-${plan.arenaBytes.join('.')}-${h.toString(16).padStart(8, '0')}`;
 }

@@ -12,6 +12,9 @@
 import type { TernaryMatrix } from '../../model/tensor.js';
 import { BitNetError } from '../../errors.js';
 
+/** Version of the word layout above; part of every cached repack (bump when the layout changes). */
+export const GPU_TERNARY_LAYOUT_VERSION = 1;
+
 /** spread(b): the four 2-bit codes of byte b moved to bits 0, 8, 16, 24. */
 const SPREAD = new Uint32Array(256);
 for (let b = 0; b < 256; b++) SPREAD[b] = (b & 3) | (((b >> 2) & 3) << 8) | (((b >> 4) & 3) << 16) | (((b >> 6) & 3) << 24);

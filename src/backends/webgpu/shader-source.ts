@@ -53,10 +53,13 @@ export function loadShaderSourcesFromDisk(): Promise<ShaderSources | null> {
     const proc = (globalThis as { process?: { versions?: { node?: string } } }).process;
     if (!proc?.versions?.node) return null;
     try {
-      const fs = await import('node:fs/promises');
-      const url = await import('node:url');
+      // Computed specifiers: bundlers of browser apps must neither resolve node: modules nor treat the
+      // shaders/ folder as an asset (both only matter in Node).
+      const spec = ['node:fs/promises', 'node:url', '../../../shaders/'] as const;
+      const fs = (await import(/* @vite-ignore */ spec[0])) as typeof import('node:fs/promises');
+      const url = (await import(/* @vite-ignore */ spec[1])) as typeof import('node:url');
       // src/backends/webgpu/ and dist/backends/webgpu/ are both three levels below the package root.
-      const dir = url.fileURLToPath(new URL('../../../shaders/', import.meta.url));
+      const dir = url.fileURLToPath(new URL(spec[2], import.meta.url));
       const names = (await fs.readdir(dir)).filter((f) => f.endsWith('.wgsl'));
       if (names.length === 0) return null;
       const out: Record<string, string> = {};

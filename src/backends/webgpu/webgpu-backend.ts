@@ -18,7 +18,7 @@ import { adapterVariant, chooseAdapter, requestDevice, type DeviceVariant } from
 import { BufferUsage, MapMode } from './gpu-constants.js';
 import { GpuModel, type Dispatch } from './gpu-model.js';
 import { GpuSampler, type SampleRequest } from './gpu-sampler.js';
-import { planModel, type ModelPlan } from './layout.js';
+import { arenaLayoutId, planModel, type ModelPlan } from './layout.js';
 import { stepParams } from './params.js';
 import { createKernelSet, type KernelSet } from './pipelines.js';
 import { profileDispatches, type StepProfile } from './profiler.js';
@@ -129,6 +129,9 @@ export class WebGPUBackend implements Backend {
     const maxSequences = posInt(o.maxSequences ?? Math.max(1, Math.min(8, Math.floor((256 * 1024 * 1024) / perSlot))), 'maxSequences');
     const bindingLimit = Math.min(choice.bindingLimit, o.bindingLimit ?? Infinity);
     const plan = planModel(weights, { bindingLimit, maxContext, maxSequences, maxBatch, kvElemBytes });
+    // A cached repack of exactly this arena layout is read while the device and kernels are set up.
+    const layout = arenaLayoutId(plan);
+    const prepackedP = o.repackStore ? o.repackStore.load('webgpu', layout).catch(() => null) : Promise.resolve(null);
     const device = await requestDevice(choice, variant, plan.maxBinding);
     try {
       const sources = o.shaderSources ?? (await defaultShaderSources());
@@ -138,11 +141,20 @@ export class WebGPUBackend implements Backend {
       device.pushErrorScope('out-of-memory');
       device.pushErrorScope('validation');
       const gemvMaxTokens = o.gemvMaxTokens ?? 3;
-      const model = GpuModel.create(ks, plan, weights, { gemvMaxTokens, ...(o.signal ? { signal: o.signal } : {}), ...(o.onProgress ? { onProgress: o.onProgress } : {}) });
+      const prepacked = await prepackedP;
+      const model = GpuModel.create(ks, plan, weights, {
+        gemvMaxTokens, ...(o.signal ? { signal: o.signal } : {}), ...(o.onProgress ? { onProgress: o.onProgress } : {}),
+        ...(prepacked ? { prepacked } : {}), keepRepacked: o.repackStore !== undefined,
+      });
       const validation = await device.popErrorScope();
       const oom = await device.popErrorScope();
       if (oom) throw new BitNetError('OUT_OF_MEMORY', `GPU out of memory while uploading ${plan.totalBytes} bytes: ${oom.message}`);
       if (validation) throw new BitNetError('BACKEND_FAILED', `WebGPU validation error during upload: ${validation.message}`);
+      if (model.repacked && o.repackStore) {
+        const parts = model.repacked;
+        model.repacked = null;
+        await o.repackStore.save('webgpu', layout, parts).catch(() => undefined);
+      }
       return new WebGPUBackend(device, ks, model, plan, sources, choice.label, variant);
     } catch (e) {
       device.destroy();

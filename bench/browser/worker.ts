@@ -1,0 +1,63 @@
+/**
+ * Module worker of the browser benchmark: runs our wasm backend (and the bandwidth probe) the way
+ * the SDK's engine worker does, with the measurement code shared with the Node benchmark
+ * (bench/wasm-measure.ts). The model is fetched and parsed once per request, then benchmarked at
+ * each requested thread count (a fresh backend each, disposed before the next).
+ */
+import { WasmBackend } from '../../src/backends/wasm/wasm-backend.js';
+import { openModelFile } from '../../src/model/load-model.js';
+import { loadModelWeights } from '../../src/model/load-weights.js';
+import { type SpeedResult, bytesPerToken, measureBackend, measureBandwidth } from '../wasm-measure.js';
+import type { OursRequest, OursResult, OursThreadResult, WorkerReply, WorkerRequest } from './protocol.js';
+
+function best(a: SpeedResult | null, s: SpeedResult): SpeedResult {
+  if (!a) return s;
+  const d = s.decodeTokPerS > a.decodeTokPerS ? s : a;
+  const p = s.prefillTokPerS > a.prefillTokPerS ? s : a;
+  return { ...d, prefillMs: p.prefillMs, prefillTokPerS: p.prefillTokPerS };
+}
+
+async function ours(r: OursRequest): Promise<OursResult> {
+  const t0 = performance.now();
+  const file = await openModelFile(new URL(r.url, self.location.href).href);
+  let weights;
+  try {
+    weights = await loadModelWeights(file);
+  } finally {
+    await file.close();
+  }
+  const fetchAndParseMs = performance.now() - t0;
+  const c = weights.config;
+  const prompt = Math.min(r.prompt, c.contextLength - r.decode - 32);
+  const runs: OursThreadResult[] = [];
+  for (const threads of r.threads) {
+    const t1 = performance.now();
+    const b = await WasmBackend.create(weights, { threads, wasmPath: r.wasmPath, maxContext: Math.min(c.contextLength, prompt + r.decode + 64) });
+    const createMs = performance.now() - t1;
+    try {
+      let s: SpeedResult | null = null;
+      for (let i = 0; i < r.repeat; i++) s = best(s, await measureBackend(b, { prompt, decode: r.decode }));
+      runs.push({ threads, description: b.description, createMs, ...s! });
+    } finally {
+      await b.dispose();
+    }
+  }
+  return {
+    fetchAndParseMs,
+    model: { name: c.name, nLayer: c.nLayer, nEmbd: c.nEmbd, vocab: c.vocabSize, outputStorage: weights.output.storage },
+    bytesPerToken: bytesPerToken(weights, false, prompt + r.decode / 2),
+    runs,
+  };
+}
+
+self.onmessage = async (e: MessageEvent<WorkerRequest>): Promise<void> => {
+  const r = e.data;
+  let reply: WorkerReply;
+  try {
+    const value = r.kind === 'bandwidth' ? await measureBandwidth(r.threads, r.bytes, r.passes, new URL('/wasm/build/', self.location.href).href) : await ours(r);
+    reply = { id: r.id, ok: true, value };
+  } catch (err) {
+    reply = { id: r.id, ok: false, error: err instanceof Error ? `${err.name}: ${err.message}` : String(err) };
+  }
+  (self as unknown as Worker).postMessage(reply);
+};
