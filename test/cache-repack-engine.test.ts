@@ -77,6 +77,9 @@ describeWebGPU('repacked WebGPU weights cached in IndexedDB', env, () => {
     expect('parts' in stored && stored.parts[0]!.length).toBe(part.length);
 
     // Removing the model from the cache removes its repacked layouts too.
+    const listed = (await modelCache({ dbName }).list()).find((e) => e.key === server.url('/model.gguf'))!;
+    expect(listed.repackedBytes).toBeGreaterThanOrEqual(part.length);
+    expect((await modelCache({ dbName }).usage()).models).toBe(listed.storedBytes + listed.repackedBytes);
     await modelCache({ dbName }).delete(server.url('/model.gguf'));
     expect((await keys(idb)).filter((k) => Array.isArray(k) && k[0] === 'repack')).toEqual([]);
   });

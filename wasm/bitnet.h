@@ -50,7 +50,8 @@ typedef struct {
   uint32_t acc_mode;          /* 0: scaled f32 outputs; 1: raw i32 accumulators out[t*ldo + r*nblocks + b] */
   const int16_t *act;         /* permuted i16 codes, n_tok * cols_pad */
   const float *act_scale;     /* a_scale per token */
-  uint32_t _pad[2];
+  void *lut;                  /* bn_lut_build / bn_ternary_lut only: cols_pad*1024-byte table (ternary-lut.c) */
+  uint32_t _pad;
   bn_tmat mats[BN_MAX_MATS];
 } bn_tjob;
 

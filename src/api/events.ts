@@ -19,6 +19,8 @@ export type LoadProgress =
       readonly fraction: number;
       /** The backend doing the work; null while the GGUF tensors are decoded, before a backend is chosen. */
       readonly backend: BackendName | null;
+      /** True when the backend's repacked layout came from the IndexedDB cache (repacking was skipped). */
+      readonly skipped?: boolean;
     }
   | { readonly phase: 'ready'; readonly loaded: number; readonly total: number; readonly fraction: 1; readonly backend: BackendName };
 

@@ -18,6 +18,8 @@ export interface CachedModelInfo {
   readonly complete: boolean;
   /** Bytes this entry occupies in the store (chunks present). */
   readonly storedBytes: number;
+  /** Bytes of backend-repacked weight layouts cached for this model (repack-hook.ts); 0 if none. */
+  readonly repackedBytes: number;
   readonly chunks: number;
   /** Content identity (sha256 over chunk digests); null while incomplete. */
   readonly fingerprint: string | null;
@@ -26,7 +28,7 @@ export interface CachedModelInfo {
 }
 
 export interface CacheUsage extends StorageReport {
-  /** Bytes held by cached models (sum of `storedBytes`). */
+  /** Bytes held by cached models (sum of `storedBytes` + `repackedBytes`). */
   readonly models: number;
   readonly entries: number;
 }
@@ -58,10 +60,11 @@ interface Scan {
   pendings: Map<string, PendingRecord>;
   recordKeys: Map<string, StoreKey[]>;
   chunkBytes: Map<string, number>;
+  repackBytes: Map<string, number>;
 }
 
 async function scan(store: KeyValueStore): Promise<Scan> {
-  const s: Scan = { manifests: new Map(), pendings: new Map(), recordKeys: new Map(), chunkBytes: new Map() };
+  const s: Scan = { manifests: new Map(), pendings: new Map(), recordKeys: new Map(), chunkBytes: new Map(), repackBytes: new Map() };
   const chunkIdx = new Map<string, number[]>();
   for (const k of await store.keys()) {
     const p = parseStoreKey(k);
@@ -75,6 +78,12 @@ async function scan(store: KeyValueStore): Promise<Scan> {
     } else if (p.kind === 'pending') {
       const v = await store.get<PendingRecord>(k);
       if (isPending(v)) s.pendings.set(p.key, v);
+    } else if (p.kind === 'repack' && Array.isArray(k) && k.length === 4) {
+      // The head record lists its parts' sizes; part records themselves are not read.
+      const head = await store.get<{ parts?: unknown }>(k);
+      const parts = Array.isArray(head?.parts) ? (head.parts as { bytes?: unknown }[]) : [];
+      const bytes = parts.reduce((n, q) => n + (typeof q?.bytes === 'number' ? q.bytes : 0), 0);
+      s.repackBytes.set(p.key, (s.repackBytes.get(p.key) ?? 0) + bytes);
     } else if (p.kind === 'chunk' && Array.isArray(k) && typeof k[2] === 'number') {
       const arr = chunkIdx.get(p.key) ?? [];
       arr.push(k[2]);
@@ -115,6 +124,7 @@ export function modelCache(options: { dbName?: string; store?: KeyValueStore } =
         size: d.size,
         complete: m !== undefined,
         storedBytes: s.chunkBytes.get(key) ?? 0,
+        repackedBytes: s.repackBytes.get(key) ?? 0,
         chunks: chunkCount(d.size, d.chunkSize),
         fingerprint: m?.fingerprint ?? null,
         date: m?.createdAt ?? p?.startedAt ?? 0,
@@ -144,7 +154,7 @@ export function modelCache(options: { dbName?: string; store?: KeyValueStore } =
     async usage() {
       const entries = await list();
       const report = await storageReport();
-      return { ...report, models: entries.reduce((n, e) => n + e.storedBytes, 0), entries: entries.length };
+      return { ...report, models: entries.reduce((n, e) => n + e.storedBytes + e.repackedBytes, 0), entries: entries.length };
     },
   };
 }

@@ -8,7 +8,8 @@
  *   chunking, and is discarded when the server's file changed.
  * - `['manifest', key]` → `ModelManifest`: written last, only once every chunk is stored and verified;
  *   its presence is what makes an entry complete.
- * - `['repack', key, backend, variant]` → reserved for repacked-weight caches (see repack-hook.ts).
+ * - `['repack', key, backend, layout]` (head) and `['repack', key, backend, layout, i]` (part i) →
+ *   repacked-weight caches (see repack-hook.ts).
  */
 import type { StoreKey } from './kv-store.js';
 

@@ -15,6 +15,13 @@
  */
 import { BitNetError } from '../errors.js';
 
+/**
+ * Imported through a computed specifier so bundlers of apps using bitnet-web do not pull the 28 MB
+ * onnxruntime wasm into every build: in browsers pass `ort` (or load its script, global `ort`); in
+ * Node and in bundlers that resolve bare specifiers at run time the package is found when installed.
+ */
+const ORT_PACKAGE: string = ['onnxruntime', 'web'].join('-');
+
 export interface OrtTensor {
   readonly type: string;
   readonly dims: readonly number[];
@@ -66,7 +73,7 @@ export async function loadOrt(options: OrtLoadOptions = {}): Promise<OrtModule> 
   if (options.importOrt === undefined && isOrtModule(global)) return global;
   let mod: unknown;
   try {
-    mod = await (options.importOrt ?? (() => import('onnxruntime-web')))();
+    mod = await (options.importOrt ?? (() => import(/* @vite-ignore */ ORT_PACKAGE) as Promise<unknown>))();
   } catch (e) {
     throw new BitNetError('FEATURE_UNAVAILABLE', `the ONNX embedder needs onnxruntime-web (npm install onnxruntime-web), which could not be loaded: ${(e as Error)?.message ?? String(e)}`, {
       cause: e,

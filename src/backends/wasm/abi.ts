@@ -15,6 +15,8 @@ export interface KernelExports {
   stackSave(): number;
   bn_heap_base(): number;
   bn_ternary(job: number, part: number, nparts: number): void;
+  bn_lut_build(job: number, part: number, nparts: number): void;
+  bn_ternary_lut(job: number, part: number, nparts: number): void;
   bn_block_sums(chunkSum: number, nTok: number, nChunks: number, blockChunks: number, out: number): void;
   bn_quantize(x: number, ldx: number, n: number, nTok: number, act: number, colsPad: number, chunkSum: number, scale: number): void;
   bn_quantize_q8(x: number, ldx: number, n: number, nTok: number, q: number, d: number): void;
@@ -34,7 +36,7 @@ export interface KernelExports {
 }
 
 /** Parallel kernels, by the index the thread pool's control block carries. */
-export const PARALLEL_OPS = ['bn_ternary', 'bn_logits', 'bn_attention', 'bn_stream_read', 'bn_stack_probe'] as const;
+export const PARALLEL_OPS = ['bn_ternary', 'bn_logits', 'bn_attention', 'bn_stream_read', 'bn_stack_probe', 'bn_lut_build', 'bn_ternary_lut'] as const;
 export type ParallelOp = (typeof PARALLEL_OPS)[number];
 
 export const MAX_MATS = 4;
@@ -64,7 +66,14 @@ export interface TJobDesc {
   readonly act: number;
   readonly actScale: number;
   readonly mats: readonly TMatDesc[];
+  /** Table for bn_lut_build / bn_ternary_lut (colsPad × LUT_BYTES_PER_COL bytes, 16-aligned); 0 otherwise. */
+  readonly lut?: number;
 }
+
+/** Table bytes per (padded) input column of the table-lookup kernels (256 entries × 8 tokens × i16 per 4 columns). */
+export const LUT_BYTES_PER_COL = 1024;
+/** Tokens one table-lookup pass covers (i16x8 lanes). */
+export const LUT_TOKENS = 8;
 
 export interface LJobDesc {
   readonly mat: number;
@@ -110,7 +119,7 @@ export function writeTJob(u32: Uint32Array, f32: Float32Array, ptr: number, d: T
   u32[o + 3] = d.accMode ? 1 : 0;
   u32[o + 4] = d.act;
   u32[o + 5] = d.actScale;
-  u32[o + 6] = 0;
+  u32[o + 6] = d.lut ?? 0;
   u32[o + 7] = 0;
   d.mats.forEach((m, i) => {
     const b = o + 8 + i * 9;
