@@ -142,8 +142,8 @@ function summary(r: SubResult): string[] {
     if (rep.kind === 'wasm-bench') {
       const w = rep as unknown as WasmBenchReport;
       out.push(`  bandwidth: ${w.bandwidth.map((b) => `${b.threads}T ${f(b.gbPerS, 2)} GB/s`).join(', ')}`);
-      out.push('  | model | variant | threads | prefill tok/s | decode tok/s | MB/token | % of bandwidth |', '  |---|---|---:|---:|---:|---:|---:|');
-      for (const x of w.runs) out.push(`  | ${x.model} | ${x.variant} | ${x.threads} | ${f(x.prefillTokPerS)} | ${f(x.decodeTokPerS, 2)} | ${f(x.bytesPerToken / 1e6)} | ${f(x.pctOfBandwidth, 0)}% |`);
+      out.push('  | model | variant | threads | prefill tok/s | decode tok/s (median step) | MB/token | % of bandwidth |', '  |---|---|---:|---:|---:|---:|---:|');
+      for (const x of w.runs) out.push(`  | ${x.model} | ${x.variant} | ${x.threads} | ${f(x.prefillTokPerS)} | ${f(x.decodeTokPerS, 2)} (${f(1000 / x.decodeMsMedian, 2)}) | ${f(x.bytesPerToken / 1e6)} | ${f(x.pctOfBandwidth, 0)}% |`);
     } else if (rep.kind === 'wasm-browser-bench') {
       const b = rep as unknown as BrowserBenchReport;
       out.push(`  ${b.browser}; bandwidth: ${b.bandwidth.map((x) => `${x.threads}T ${f(x.gbPerS, 2)} GB/s`).join(', ')}`);

@@ -60,6 +60,8 @@ export interface BrowserRow {
   readonly threads: number;
   readonly oursPrefill: number | null;
   readonly oursDecode: number | null;
+  /** 1000 / median decode step (the mean-based figure above includes stalls). */
+  readonly oursDecodeMedian: number | null;
   readonly bytesPerToken: number | null;
   readonly bandwidthGbPerS: number | null;
   readonly pctOfBandwidth: number | null;
@@ -269,6 +271,7 @@ function buildTable(models: readonly BrowserModelResult[], bw: readonly Bandwidt
       const pct = o && bpt && ceiling ? (100 * (bpt / (o.decodeMsMedian / 1000) / 1e9)) / ceiling : null;
       rows.push({
         model: m.model, threads: t, oursPrefill: o?.prefillTokPerS ?? null, oursDecode: o?.decodeTokPerS ?? null,
+        oursDecodeMedian: o ? 1000 / o.decodeMsMedian : null,
         bytesPerToken: bpt, bandwidthGbPerS: ceiling, pctOfBandwidth: pct,
         wllamaPrefill: ok?.prefillTokPerS ?? null, wllamaDecode: ok?.decodeTokPerS ?? null,
         prefillRatio: o && ok ? o.prefillTokPerS / ok.prefillTokPerS : null,
@@ -285,11 +288,11 @@ const fx = (x: number | null, d = 1): string => (x === null ? '—' : x.toFixed(
 /** Markdown table of the browser rows (also used by bench/run.ts and for the README). */
 export function formatBrowserTable(rows: readonly BrowserRow[]): string[] {
   const out = [
-    '| model | threads | ours prefill tok/s | ours decode tok/s | MB/token | % of bandwidth (GB/s) | wllama prefill tok/s | wllama decode tok/s | prefill ×wllama | decode ×wllama |',
+    '| model | threads | ours prefill tok/s | ours decode tok/s (median step) | MB/token | % of bandwidth (GB/s) | wllama prefill tok/s | wllama decode tok/s | prefill ×wllama | decode ×wllama |',
     '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
   ];
   for (const r of rows) {
-    out.push(`| ${r.model} | ${r.threads} | ${fx(r.oursPrefill)} | ${fx(r.oursDecode, 2)} | ${r.bytesPerToken === null ? '—' : (r.bytesPerToken / 1e6).toFixed(1)} | `
+    out.push(`| ${r.model} | ${r.threads} | ${fx(r.oursPrefill)} | ${fx(r.oursDecode, 2)} (${fx(r.oursDecodeMedian, 2)}) | ${r.bytesPerToken === null ? '—' : (r.bytesPerToken / 1e6).toFixed(1)} | `
       + `${fx(r.pctOfBandwidth, 0)}% (${fx(r.bandwidthGbPerS)}) | ${fx(r.wllamaPrefill)} | ${fx(r.wllamaDecode, 2)} | ${fx(r.prefillRatio, 2)} | ${fx(r.decodeRatio, 2)} |`
       + (r.wllamaError ? ` wllama: ${r.wllamaError.slice(0, 120)}` : ''));
   }
