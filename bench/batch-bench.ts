@@ -8,7 +8,8 @@
  *                                dominates); 'wide' = a synthetic fixture with 2B-4T layer widths
  *                                (2560 / 6912, 20/5 heads) but few layers (bandwidth/compute-bound
  *                                regime); or a GGUF path
- *     --backends wasm,webgpu     (webgpu is skipped with a note when no adapter exists)
+ *     --backends wasm,webgpu     (webgpu is skipped with a note when no adapter exists; 'wasm-nolut'
+ *                                = wasm without the table-lookup GEMM, to see what it contributes)
  *     --concurrency 1,4,8,16  --prompt 16  --decode 32  --repeats 3
  *     --threads auto|N           wasm kernel threads (default auto = every core)
  *     --wide-layers 4  --wide-vocab 8192  (a small vocabulary keeps the logits a minor share, as the
@@ -174,9 +175,9 @@ interface BackendSetup { backend: Backend; label: string; software: boolean | nu
 
 async function createBackend(kind: string, model: string, weights: ModelWeights, o: Options, maxContext: number): Promise<BackendSetup | { skipped: string }> {
   const maxSeq = Math.max(...o.concurrency);
-  if (kind === 'wasm') {
+  if (kind === 'wasm' || kind === 'wasm-nolut') {
     const threads = await resolveThreads(o.threads);
-    const b = await WasmBackend.create(weights, { threads, maxContext });
+    const b = await WasmBackend.create(weights, { threads, maxContext, lutGemm: kind === 'wasm' });
     return { backend: b, label: b.description, software: null };
   }
   if (kind === 'webgpu') {

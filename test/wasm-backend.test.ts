@@ -118,6 +118,26 @@ describe('batching, chunking and threads do not change results', () => {
     expect(b.sequenceLength(s2)).toBe(7);
   });
 
+  it('a batched decode step of 8 sequences on the table-lookup GEMM equals single-sequence steps, bit for bit', async () => {
+    // nFf 1024: the gate/up job has 2048 rows, enough for the table-lookup kernels (LUT_MIN_ROWS).
+    const w = await weights({ arch: 'bitnet-b1.58', ternaryType: 'I2_S', nEmbd: 256, nHead: 4, nHeadKv: 2, nFf: 1024, vocab: 384 });
+    const results: Float32Array[][] = [];
+    for (const lutGemm of [true, false]) {
+      const b = await wasm(w, { lutGemm, threads: 2 });
+      const seqs = Array.from({ length: 9 }, () => b.createSequence());
+      await b.forward(seqs.map((s, i) => ({ seq: s, tokens: [1 + i, 50 + i, 7] })));
+      results.push(await b.forward(seqs.map((s, i) => ({ seq: s, tokens: [200 + i] }))));
+    }
+    const alone = await wasm(w, { threads: 1 });
+    for (let i = 0; i < 9; i++) {
+      const s = alone.createSequence();
+      await alone.forward([{ seq: s, tokens: [1 + i, 50 + i, 7] }]);
+      const [one] = await alone.forward([{ seq: s, tokens: [200 + i] }]);
+      expect(Array.from(results[0]![i]!), `sequence ${i}, table lookup`).toEqual(Array.from(one!));
+      expect(Array.from(results[1]![i]!), `sequence ${i}, multiply-add`).toEqual(Array.from(one!));
+    }
+  });
+
   it('concurrent forward calls are serialized (same results as one after another)', async () => {
     const w = await weights({ arch: 'bitnet-b1.58', ternaryType: 'I2_S' });
     const b = await wasm(w, { maxBatchTokens: 3 });

@@ -21,7 +21,7 @@ describe('wasm build artifacts', () => {
   });
 
   it('import only env.memory and export every kernel', async () => {
-    const kernels = ['bn_heap_base', 'bn_ternary', 'bn_block_sums', 'bn_quantize', 'bn_quantize_q8', 'bn_rmsnorm', 'bn_add', 'bn_glu', 'bn_embed',
+    const kernels = ['bn_heap_base', 'bn_ternary', 'bn_lut_build', 'bn_ternary_lut', 'bn_block_sums', 'bn_quantize', 'bn_quantize_q8', 'bn_rmsnorm', 'bn_add', 'bn_glu', 'bn_embed',
       'bn_rope_table', 'bn_rope', 'bn_kv_store', 'bn_attention', 'bn_logits', 'bn_to_q8', 'bn_q8_0_unpack', 'bn_stream_read', 'bn_stack_probe', 'stackRestore', '_initialize'];
     for (const variant of ['single', 'threads'] as const) {
       const m = await loadWasmModule(variant);

@@ -36,7 +36,7 @@ for (const threads of [1, 3]) {
       for (const [rows, cols, sb] of SHAPES) {
         const m = randomTernary(r, rows, cols, sb);
         const dev = await k.uploadTernary(m);
-        for (const nTok of [1, 2, 4, 7]) {
+        for (const nTok of [1, 2, 4, 7, 9, 14]) { // 9 = table-lookup block of 8 + 1 on bn_ternary; 14 = 8 + 6, both table lookups
           const qs = Array.from({ length: nTok }, () => codes(r, cols));
           const got = k.ternaryAccumulate(dev, qs);
           qs.forEach((q, t) => expect(Array.from(got[t]!), `${rows}x${cols} sb=${sb} tok ${t}/${nTok}`).toEqual(Array.from(ternaryAccumulate(m, q))));
@@ -49,7 +49,7 @@ for (const threads of [1, 3]) {
       for (const [rows, cols, sb] of SHAPES) {
         const m = randomTernary(r, rows, cols, sb);
         const dev = await k.uploadTernary(m);
-        const qs = Array.from({ length: 5 }, () => codes(r, cols));
+        const qs = Array.from({ length: 13 }, () => codes(r, cols)); // 8 on the table-lookup kernels, 5 on bn_ternary
         const aScales = qs.map(() => Math.fround(1 + r() * 200));
         for (const outScale of [1, Math.fround(0.8125)]) {
           const got = k.ternaryScaled(dev, qs, aScales, outScale);
@@ -58,6 +58,26 @@ for (const threads of [1, 3]) {
             expect(Array.from(got[t]!), `${rows}x${cols} sb=${sb}`).toEqual(Array.from(want));
           });
         }
+      }
+    });
+
+    it('blocks of 6–8 tokens run on the table-lookup kernels, fewer on bn_ternary (same bits either way)', async () => {
+      const r = rng(31 + threads);
+      const m = randomTernary(r, 40, 1000, 256);
+      const dev = await k.uploadTernary(m);
+      const ops: string[] = [];
+      const run = rt.run.bind(rt);
+      rt.run = (op, job, work) => (ops.push(op), run(op, job, work));
+      try {
+        const qs = Array.from({ length: 9 }, () => codes(r, 1000));
+        const got = k.ternaryAccumulate(dev, qs);
+        expect(ops).toEqual(['bn_lut_build', 'bn_ternary_lut', 'bn_ternary']);
+        ops.length = 0;
+        const plain = new WasmKernels(rt, false).ternaryAccumulate(dev, qs);
+        expect(ops).toEqual(['bn_ternary']);
+        expect(got.map((a) => Array.from(a))).toEqual(plain.map((a) => Array.from(a)));
+      } finally {
+        rt.run = run;
       }
     });
 
@@ -72,6 +92,9 @@ for (const threads of [1, 3]) {
       const got = k.ternaryAccumulate(dev, [new Int8Array(cols).fill(-128), new Int8Array(cols).fill(127)]);
       expect(Array.from(got[0]!)).toEqual([128 * cols, -128 * cols, 0, 0]);
       expect(Array.from(got[1]!)).toEqual([-127 * cols, 127 * cols, 0, 0]);
+      // The same extremes through the table-lookup kernels (8 tokens: i16 chunk sums must not wrap).
+      const eight = k.ternaryAccumulate(dev, Array.from({ length: 8 }, (_, t) => new Int8Array(cols).fill(t % 2 ? 127 : -128)));
+      eight.forEach((a, t) => expect(Array.from(a)).toEqual(t % 2 ? [-127 * cols, 127 * cols, 0, 0] : [128 * cols, -128 * cols, 0, 0]));
     });
   });
 }

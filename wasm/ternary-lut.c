@@ -23,7 +23,7 @@
 #define BN_LUT_ROWS 128
 
 BN_EXPORT void bn_lut_build(const bn_tjob *jb, uint32_t part, uint32_t nparts) {
-  const uint32_t cp = jb->cols_pad, ngroups = cp >> 2, nt = jb->n_tok;
+  const uint32_t cp = jb->cols_pad, ngroups = cp >> 2, nt = jb->n_tok < 8 ? jb->n_tok : 8;
   __m128i *lut = (__m128i *)jb->lut;
   uint32_t g0, g1;
   bn_split(ngroups, 16, part, nparts, &g0, &g1);
@@ -55,7 +55,7 @@ BN_EXPORT void bn_lut_build(const bn_tjob *jb, uint32_t part, uint32_t nparts) {
 
 /* Rows [r0, r1) of matrix m (r1 − r0 ≤ BN_LUT_ROWS). */
 static void bn_lut_rows(const bn_tjob *jb, const bn_tmat *m, uint32_t r0, uint32_t r1) {
-  const uint32_t nchunks = jb->cols_pad >> 6, nt = jb->n_tok;
+  const uint32_t nchunks = jb->cols_pad >> 6, nt = jb->n_tok < 8 ? jb->n_tok : 8; /* more is a caller bug: never past the 8 lanes */
   const uint32_t bc = m->block_chunks ? m->block_chunks : nchunks;
   const uint32_t nblk = (nchunks + bc - 1) / bc;
   const size_t rb = jb->cols_pad >> 2;

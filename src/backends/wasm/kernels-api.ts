@@ -7,7 +7,8 @@
 import { BitNetError } from '../../errors.js';
 import type { FloatMatrix, TernaryMatrix } from '../../model/tensor.js';
 import type { QuantizedActivations } from '../reference/kernels.js';
-import { FMT, LJOB_BYTES, TJOB_BYTES, writeLJob, writeTJob } from './abi.js';
+import { FMT, LJOB_BYTES, LUT_BYTES_PER_COL, TJOB_BYTES, writeLJob } from './abi.js';
+import { runTernary } from './ternary-dispatch.js';
 import type { WasmRuntime } from './wasm-runtime.js';
 import { padCols, uploadFloatMatrix, uploadTernaryMatrix, type DevFloat, type DevTernary } from './weights.js';
 
@@ -28,7 +29,11 @@ export function permuteCodes(q: Int8Array, colsPad: number, act = new Int16Array
 }
 
 export class WasmKernels {
-  constructor(readonly rt: WasmRuntime) {}
+  /**
+   * `lutGemm`: blocks of 6–8 tokens use the table-lookup kernels whatever the matrix size (the
+   * transformer only does so from LUT_MIN_ROWS rows), so tests cover them on small shapes (default true).
+   */
+  constructor(readonly rt: WasmRuntime, readonly lutGemm = true) {}
 
   uploadTernary(m: TernaryMatrix): Promise<DevTernary> {
     return uploadTernaryMatrix(this.rt, 'matrix', m);
@@ -69,12 +74,11 @@ export class WasmKernels {
         v.f32[(sc >>> 2) + t] = aScales ? aScales[t]! : 1;
       });
       this.rt.ex.bn_block_sums(cs, n, nch, m.blockChunks, bs);
-      v = a.v;
-      writeTJob(v.u32, v.f32, job, {
+      const lut = this.lutGemm ? a.alloc(colsPad * LUT_BYTES_PER_COL, 16) : 0;
+      runTernary(this.rt, job, {
         nTok: n, colsPad, accMode: !aScales, act, actScale: sc,
         mats: [{ w: m.ptr, rows: m.rows, blockChunks: m.blockChunks, scales: m.scales, blkSum: bs, outScale, out, ldo }],
-      });
-      this.rt.run('bn_ternary', job);
+      }, lut, 0);
       v = a.v;
       const o = out >>> 2;
       return qs.map((_, t) => (aScales ? v.f32.slice(o + t * ldo, o + (t + 1) * ldo) : v.i32.slice(o + t * ldo, o + (t + 1) * ldo)));

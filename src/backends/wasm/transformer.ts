@@ -1,14 +1,16 @@
 /**
  * The batched forward pass on the wasm kernels (FORMATS.md §4.2, same op order as the reference
  * transformer): every projection runs once per chunk as a GEMM over all tokens of all sequences
- * (q/k/v and gate/up fused into one dispatch each, sharing one activation quantization);
+ * (q/k/v and gate/up fused into one dispatch each, sharing one activation quantization; blocks of
+ * 6–8 tokens on the table-lookup kernels, see ternary-dispatch.ts, unless `lutGemm` is off);
  * attention runs per token against that token's own sequence pages. Scratch buffers for up to
  * `maxTokens` tokens are allocated once.
  */
 import type { LayerWeights, ModelConfig } from '../../model/tensor.js';
 import { BitNetError } from '../../errors.js';
-import { AJOB_BYTES, FMT, LJOB_BYTES, TJOB_BYTES, writeAJob, writeLJob, writeTJob, type TMatDesc } from './abi.js';
+import { AJOB_BYTES, FMT, LJOB_BYTES, LUT_BYTES_PER_COL, TJOB_BYTES, writeAJob, writeLJob, type TMatDesc } from './abi.js';
 import type { KvPagePool } from './kv-pages.js';
+import { LUT_MIN_TOKENS, runTernary } from './ternary-dispatch.js';
 import { padCols, type DevModel, type DevTernary } from './weights.js';
 import type { WasmRuntime } from './wasm-runtime.js';
 
@@ -45,6 +47,7 @@ export class WasmTransformer {
     private readonly kv: KvPagePool,
     maxTokens: number,
     private readonly logitsInt8: boolean,
+    lutGemm = true,
   ) {
     this.c = config;
     this.maxTokens = maxTokens;
@@ -66,6 +69,7 @@ export class WasmTransformer {
       LX: f(LOGIT_TOKENS * c.nEmbd), LOUT: f(LOGIT_TOKENS * dev.output.rows),
       Q8X: a.alloc(LOGIT_TOKENS * c.nEmbd * 2), Q8D: f(LOGIT_TOKENS * Math.ceil(c.nEmbd / 32)),
       TJOB: a.alloc(TJOB_BYTES), LJOB: a.alloc(LJOB_BYTES), AJOB: a.alloc(AJOB_BYTES),
+      LUT: lutGemm && B >= LUT_MIN_TOKENS ? a.alloc(padCols(widest) * LUT_BYTES_PER_COL, 16) : 0,
     });
   }
 
@@ -73,7 +77,8 @@ export class WasmTransformer {
   static scratchBytes(c: ModelConfig, vocabOut: number, maxTokens: number, threads: number, maxContext: number): number {
     const qDim = c.nHead * c.headDim, kvDim = c.nHeadKv * c.headDim, widest = Math.max(c.nEmbd, qDim, c.nFf);
     const perTok = 4 * (c.nEmbd * 3 + qDim * 3 + kvDim * 2 + c.nFf * 2 + 5 * padCols(widest) / 64 + 4) + 2 * padCols(widest) + 8 * c.ropeDim;
-    return maxTokens * perTok + 4 * threads * (c.nHead / c.nHeadKv) * maxContext + LOGIT_TOKENS * (4 * vocabOut + 10 * c.nEmbd) + 4096;
+    const lut = padCols(widest) * LUT_BYTES_PER_COL + 16;
+    return maxTokens * perTok + 4 * threads * (c.nHead / c.nHeadKv) * maxContext + LOGIT_TOKENS * (4 * vocabOut + 10 * c.nEmbd) + lut + 4096;
   }
 
   /** Address of the final-norm hidden state of chunk row t (valid after runChunk). */
@@ -154,11 +159,7 @@ export class WasmTransformer {
       ex.bn_block_sums(b.CS!, n, nChunks, p.m.blockChunks, bs);
       return { w: p.m.ptr, rows: p.m.rows, blockChunks: p.m.blockChunks, scales: p.m.scales, blkSum: bs, outScale: p.outScale, out: p.out, ldo: p.ldo };
     });
-    const v = rt.arena.v;
-    writeTJob(v.u32, v.f32, b.TJOB!, { nTok: n, colsPad, accMode: false, act: b.ACT!, actScale: b.ASCALE!, mats });
-    let rows = 0;
-    for (const p of projs) rows += p.m.rows;
-    rt.run('bn_ternary', b.TJOB!, rows * colsPad * n);
+    runTernary(rt, b.TJOB!, { nTok: n, colsPad, accMode: false, act: b.ACT!, actScale: b.ASCALE!, mats }, b.LUT!);
   }
 
   /**
