@@ -109,6 +109,8 @@ test('the result cache answers a repeated prompt and the marker shows', async ()
   expect(await ask(page, PROMPT, 8)).toBe(first);
   await expect(answers.nth(1)).toHaveAttribute('data-cached', 'exact');
   await expect(answers.nth(1).locator('.cached-marker')).toBeVisible();
+  // The cache manager lists the stored answer without a manual refresh.
+  await expect(page.locator('#cache-results .results-list li').first()).toBeVisible();
   await shot(page, '11-result-cache-hit');
   // The cache survives a reload (IndexedDB) and answers again, without the model computing anything.
   await openDemo(page, '?backend=wasm');

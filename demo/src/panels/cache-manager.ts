@@ -35,6 +35,7 @@ export class CacheManager {
   constructor(private readonly host: EngineHost) {
     $('#cache-refresh').addEventListener('click', () => void this.refresh());
     $('#cache-clear').addEventListener('click', () => void this.clearAll());
+    document.addEventListener('bitnet:answer-done', () => void this.renderResults());
     host.subscribe((s) => {
       if (s.status === 'ready' || s.status === 'error' || s.status === 'idle') void this.refresh();
     });

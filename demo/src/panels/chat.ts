@@ -120,6 +120,8 @@ export class ChatPanel {
       const end = await stream.end;
       this.tracker.requestEnded(end.stats, end.hit?.kind ?? null);
       li.dataset.state = 'done' satisfies AnswerState;
+      // The cache manager lists result-cache entries: a finished answer may have added one.
+      document.dispatchEvent(new CustomEvent('bitnet:answer-done'));
       const st = end.stats;
       const parts = [
         `${end.completionTokens ?? '?'} tokens`,
