@@ -22,7 +22,7 @@ function readRepack(page: Page, flipPart0 = false): Promise<RepackState> {
     });
     const req = <T>(r: IDBRequest<T>): Promise<T> => new Promise((resolve, reject) => ((r.onsuccess = () => resolve(r.result)), (r.onerror = () => reject(r.error))));
     const store = db.transaction('files', 'readwrite').objectStore('files');
-    const keys = (await req(store.getAllKeys())) as unknown[][];
+    const keys = (await req(store.getAllKeys())) as IDBValidKey[][];
     const heads: RepackState['heads'] = [];
     for (const k of keys.filter((k) => Array.isArray(k) && k[0] === 'repack' && k.length === 4)) {
       const h = (await req(store.get(k))) as { createdAt: number; fingerprint: string; parts: unknown[] };
