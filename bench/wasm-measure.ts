@@ -10,7 +10,7 @@
  * No Node built-ins here (this module is bundled for the browser).
  */
 import { RJOB_BYTES } from '../src/backends/wasm/abi.js';
-import type { WasmBackend } from '../src/backends/wasm/wasm-backend.js';
+import type { Backend } from '../src/backends/backend.js';
 import { WasmRuntime } from '../src/backends/wasm/wasm-runtime.js';
 import { padCols } from '../src/backends/wasm/weights.js';
 import type { ModelConfig, ModelWeights } from '../src/model/tensor.js';
@@ -91,7 +91,7 @@ export interface MeasureOptions {
  * Prefill and decode speed of a created backend. Warm-up (a 16-token forward and 4 decode steps on a
  * scratch sequence) first, so every kernel is compiled / tiered up before timing.
  */
-export async function measureBackend(b: WasmBackend, o: MeasureOptions): Promise<SpeedResult> {
+export async function measureBackend(b: Backend, o: MeasureOptions): Promise<SpeedResult> {
   const V = b.config.vocabSize;
   const warm = b.createSequence();
   await b.forward([{ seq: warm, tokens: Array.from({ length: 16 }, (_, i) => benchToken(i, V)) }]);

@@ -11,6 +11,10 @@
  * `node --import tsx bench/browser/browser-bench.ts [--models kjv,2b4t] [--threads 1,2] [--prompt 128]
  *   [--decode 32] [--repeat 1] [--no-wllama] [--wllama-timeout-min 10] [--bandwidth-mib 1024] [--out DIR]
  *   [--no-write]`, or `runBrowserBench` from bench/run.ts.
+ * `--wllama-gpu` runs the WebGPU comparison instead (gpu-bench.ts: our WebGPU backend vs wllama's
+ *   WebGPU path on a Q4_0 copy, n_gpu_layers = all, Chromium with WebGPU flags; default model kjv):
+ *   `node --import tsx bench/browser/browser-bench.ts --wllama-gpu [--models kjv,2b4t] [--prompt 128]
+ *   [--decode 32] [--repeat 1] [--threads 16] [--wllama-timeout-min 10] [--out DIR] [--no-write]`.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -21,9 +25,10 @@ import { openModelFile } from '../../src/model/load-model.js';
 import { benchModelPath, CACHE_DIR, DEFAULT_SYNTHETIC, REPO } from '../models.js';
 import type { BandwidthResult } from '../wasm-measure.js';
 import { buildBenchPage } from './build.js';
+import { runGpuBench } from './gpu-bench.js';
 import type { BenchPageApi, OursResult, WllamaFailure, WllamaResult } from './protocol.js';
 import { type PromptText, promptText } from './prompt-text.js';
-import { ensureWllamaTwin, type TwinSummary } from './wllama-model.js';
+import { ensureWllamaTwin, type TwinSummary, wllamaTwinName } from './wllama-model.js';
 
 export interface BrowserBenchOptions {
   readonly models?: readonly string[];
@@ -136,7 +141,7 @@ export async function runBrowserBench(o: BrowserBenchOptions = {}): Promise<{ fi
     let twin: TwinSummary | null = null, twinError: string | null = null;
     if (withWllama) {
       try {
-        twin = await ensureWllamaTwin(path, join(CACHE_DIR, basename(path, '.gguf') + '.wllama-tq2_0.gguf'), log);
+        twin = await ensureWllamaTwin(path, join(CACHE_DIR, wllamaTwinName(basename(path, '.gguf'))), log);
       } catch (e) {
         twinError = `could not write the TQ2_0 comparison model: ${e instanceof Error ? e.message : String(e)}`;
         log(twinError);
@@ -306,6 +311,19 @@ function arg(name: string): string | undefined {
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   const list = (s: string | undefined): string[] | undefined => s?.split(',').filter(Boolean);
+  if (process.argv.includes('--wllama-gpu')) {
+    await runGpuBench({
+      ...(arg('models') ? { models: list(arg('models'))! } : {}),
+      ...(arg('threads') ? { threads: Number(list(arg('threads'))!.at(-1)) } : {}),
+      ...(arg('prompt') ? { promptTokens: Number(arg('prompt')) } : {}),
+      ...(arg('decode') ? { decodeTokens: Number(arg('decode')) } : {}),
+      ...(arg('repeat') ? { repeat: Number(arg('repeat')) } : {}),
+      ...(arg('wllama-timeout-min') ? { wllamaTimeoutMin: Number(arg('wllama-timeout-min')) } : {}),
+      ...(arg('out') ? { outDir: arg('out')! } : {}),
+      ...(process.argv.includes('--no-write') ? { noWrite: true } : {}),
+    });
+    process.exit(0);
+  }
   await runBrowserBench({
     ...(arg('models') ? { models: list(arg('models'))! } : {}),
     ...(arg('threads') ? { threads: list(arg('threads'))!.map(Number) } : {}),

@@ -2,14 +2,17 @@
  * The browser benchmark page (served by bench/browser/browser-bench.ts from 127.0.0.1 with
  * COOP/COEP). Exposes `window.bitnetBench` (BenchPageApi) for Playwright:
  *   - `bandwidth` / `ours` run in the module worker (worker.ts);
+ *   - `oursGpu` runs our WebGPU backend in the worker; `gpuAdapter` reports the page's WebGPU adapter;
  *   - `wllama` runs wllama 3.8.1 (llama.cpp compiled to wasm) on the same page: the model is fetched
- *     as one Blob, loaded CPU-only (n_gpu_layers 0) with the requested thread count, then timed by
+ *     as one Blob, loaded CPU-only (n_gpu_layers 0) unless `nGpuLayers` asks for WebGPU offload,
+ *     with the requested thread count, then timed by
  *     llama.cpp itself (llama-server `timings`): a warm-up completion, then `repeat` completions of
  *     `decode` tokens after a prompt text of `prompt` tokens (greedy, ignore_eos, no prompt
  *     cache), keeping the fastest prefill and decode.
  */
 import * as wllamaModule from '@wllama/wllama/esm/index.js';
-import type { BenchPageApi, OursResult, WllamaFailure, WllamaRequest, WllamaResult, WorkerReply, WorkerRequest } from './protocol.js';
+import { adapterLabel, isFallbackAdapter } from '../../src/probe/webgpu-features.js';
+import type { BenchPageApi, GpuAdapterReport, OursGpuResult, OursResult, WllamaFailure, WllamaRequest, WllamaResult, WorkerReply, WorkerRequest } from './protocol.js';
 import type { BandwidthResult } from '../wasm-measure.js';
 
 const worker = new Worker(new URL('./worker.ts', import.meta.url), { type: 'module' });
@@ -57,7 +60,18 @@ async function wllama(r: WllamaRequest): Promise<WllamaResult | WllamaFailure> {
     log.push(`${level} ${a.map(String).join(' ')}`);
     if (log.length > 80) log.shift();
   };
-  const logger = { debug: keep('debug'), log: keep('log'), warn: keep('warn'), error: keep('error') };
+  // Device / offload lines are kept whole (they are the evidence of whether WebGPU was used).
+  const deviceLog: string[] = [];
+  const loadLog: string[] = [];
+  const DEVICE_RE = /webgpu|wgpu|gpu|offload|device|backend|buffer size|jspi/i;
+  const keepDev = (level: string) => (...a: unknown[]): void => {
+    const line = a.map(String).join(' ');
+    if (DEVICE_RE.test(line) && deviceLog.length < 200) deviceLog.push(`${level} ${line}`);
+    if (loadLog.length < 200) loadLog.push(`${level} ${line}`);
+    keep(level)(...a);
+  };
+  const logger = { debug: keepDev('debug'), log: keepDev('log'), warn: keepDev('warn'), error: keepDev('error') };
+  const nGpuLayers = r.nGpuLayers ?? 0;
   let w: Api | null = null;
   try {
     const t0 = performance.now();
@@ -65,7 +79,7 @@ async function wllama(r: WllamaRequest): Promise<WllamaResult | WllamaFailure> {
     if (!res.ok) throw new Error(`fetching ${r.url}: HTTP ${res.status}`);
     const blob = await res.blob();
     w = new Wllama({ default: r.wasmUrl }, { logger });
-    await w.loadModel([blob], { n_threads: r.threads, n_ctx: r.prompt + r.decode + 64, n_batch: 512, n_ubatch: 512, n_gpu_layers: 0, n_parallel: 1 });
+    await w.loadModel([blob], { n_threads: r.threads, n_ctx: r.prompt + r.decode + 64, n_batch: 512, n_ubatch: 512, n_gpu_layers: nGpuLayers, n_parallel: 1, ...(nGpuLayers > 0 ? { log_level: 1 } : {}) });
     const loadMs = performance.now() - t0;
     const md = w.getModelMetadata();
     const complete = (prompt: string, n: number): Promise<CompletionLike> =>
@@ -92,10 +106,10 @@ async function wllama(r: WllamaRequest): Promise<WllamaResult | WllamaFailure> {
     return {
       threads: r.threads, multithread: w.isMultithread(), nThreads: w.getNumThreads(), loadMs,
       prefillTokens: preN, prefillTokPerS: pre, decodeTokens: decN, decodeTokPerS: dec, decodeMsPerToken: decMs, reportedDecodeTokPerS: reported,
-      libllamaVersion: version, meta: md.meta, sanityPrompt: SANITY_PROMPT, sanityText,
+      libllamaVersion: version, meta: md.meta, sanityPrompt: SANITY_PROMPT, sanityText, nGpuLayers, deviceLog, loadLog,
     };
   } catch (e) {
-    return { error: e instanceof Error ? `${e.name}: ${e.message}` : String(e), log };
+    return { error: e instanceof Error ? `${e.name}: ${e.message}` : String(e), log: [...deviceLog.map((l) => `[device] ${l}`), ...log] };
   } finally {
     await w?.exit().catch(() => undefined);
   }
@@ -110,10 +124,31 @@ function hasMemory64(): boolean {
   return WebAssembly.validate(new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 5, 3, 1, 4, 1]));
 }
 
+async function gpuAdapter(): Promise<GpuAdapterReport> {
+  const none = { vendor: null, architecture: null, device: null, description: null, isFallbackAdapter: null, software: false, label: null, features: [] };
+  const gpu = (navigator as Navigator & { gpu?: GPU }).gpu;
+  if (!gpu) return { available: false, ...none, error: 'navigator.gpu is missing' };
+  try {
+    const a = await gpu.requestAdapter({ powerPreference: 'high-performance' });
+    if (!a) return { available: false, ...none, error: 'requestAdapter returned null' };
+    const i = a.info;
+    const fallback = isFallbackAdapter(a);
+    const software = fallback || /swiftshader|llvmpipe|warp|software/i.test(`${i.vendor} ${i.architecture} ${i.device} ${i.description}`);
+    return {
+      available: true, vendor: i.vendor || null, architecture: i.architecture || null, device: i.device || null, description: i.description || null,
+      isFallbackAdapter: fallback, software, label: adapterLabel(a), features: [...a.features].map(String).sort(), error: null,
+    };
+  } catch (e) {
+    return { available: false, ...none, error: e instanceof Error ? e.message : String(e) };
+  }
+}
+
 const api: BenchPageApi = {
   info: () => ({ crossOriginIsolated: self.crossOriginIsolated, hardwareConcurrency: navigator.hardwareConcurrency, userAgent: navigator.userAgent, jspi: hasJspi(), memory64: hasMemory64() }),
   bandwidth: (r) => call<BandwidthResult>({ kind: 'bandwidth', ...r }),
   ours: (r) => call<OursResult>({ kind: 'ours', ...r }),
+  oursGpu: (r) => call<OursGpuResult>({ kind: 'oursGpu', ...r }),
+  gpuAdapter,
   wllama,
 };
 (globalThis as unknown as { bitnetBench: BenchPageApi }).bitnetBench = api;

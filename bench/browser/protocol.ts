@@ -37,6 +37,38 @@ export interface OursResult {
   readonly runs: readonly OursThreadResult[];
 }
 
+/** Our WebGPU backend in the page's worker (the `--wllama-gpu` mode of browser-bench.ts). */
+export interface OursGpuRequest {
+  readonly kind: 'oursGpu';
+  readonly url: string;
+  readonly prompt: number;
+  readonly decode: number;
+  readonly repeat: number;
+}
+
+export interface OursGpuResult extends SpeedResult {
+  readonly description: string;
+  readonly fetchAndParseMs: number;
+  readonly createMs: number;
+  readonly bytesPerToken: number;
+}
+
+/** The page's WebGPU adapter (requestAdapter with high-performance preference, as both engines ask). */
+export interface GpuAdapterReport {
+  readonly available: boolean;
+  readonly vendor: string | null;
+  readonly architecture: string | null;
+  readonly device: string | null;
+  readonly description: string | null;
+  readonly isFallbackAdapter: boolean | null;
+  /** True for a fallback adapter or SwiftShader: the numbers then describe a CPU emulation. */
+  readonly software: boolean;
+  readonly label: string | null;
+  /** Adapter features (shader-f16, subgroups, …), sorted. */
+  readonly features: readonly string[];
+  readonly error: string | null;
+}
+
 export interface WllamaRequest {
   readonly url: string;
   /** Prompt text (wllama takes strings only; see prompt-text.ts). */
@@ -47,6 +79,8 @@ export interface WllamaRequest {
   readonly repeat: number;
   /** URL of wllama.wasm. */
   readonly wasmUrl: string;
+  /** Layers to offload to WebGPU (default 0: CPU only). */
+  readonly nGpuLayers?: number;
 }
 
 /** llama.cpp's own timings (llama-server `timings`), best of `repeat`. */
@@ -69,6 +103,11 @@ export interface WllamaResult {
   readonly sanityPrompt: string;
   readonly sanityText: string | null;
   readonly meta: Record<string, string>;
+  /** n_gpu_layers asked for, and llama.cpp's log lines about devices / offload (the evidence of where it ran). */
+  readonly nGpuLayers: number;
+  readonly deviceLog: readonly string[];
+  /** The first 200 log lines (llama.cpp at DEBUG level when nGpuLayers > 0). */
+  readonly loadLog: readonly string[];
 }
 
 export interface WllamaFailure {
@@ -77,13 +116,15 @@ export interface WllamaFailure {
   readonly log: readonly string[];
 }
 
-export type WorkerRequest = (BandwidthRequest | OursRequest) & { readonly id: number };
-export type WorkerReply = { readonly id: number; readonly ok: true; readonly value: BandwidthResult | OursResult } | { readonly id: number; readonly ok: false; readonly error: string };
+export type WorkerRequest = (BandwidthRequest | OursRequest | OursGpuRequest) & { readonly id: number };
+export type WorkerReply = { readonly id: number; readonly ok: true; readonly value: BandwidthResult | OursResult | OursGpuResult } | { readonly id: number; readonly ok: false; readonly error: string };
 
 /** What the page exposes on `window` for Playwright. */
 export interface BenchPageApi {
   info(): { crossOriginIsolated: boolean; hardwareConcurrency: number; userAgent: string; jspi: boolean; memory64: boolean };
   bandwidth(r: Omit<BandwidthRequest, 'kind'>): Promise<BandwidthResult>;
   ours(r: Omit<OursRequest, 'kind'>): Promise<OursResult>;
+  oursGpu(r: Omit<OursGpuRequest, 'kind'>): Promise<OursGpuResult>;
+  gpuAdapter(): Promise<GpuAdapterReport>;
   wllama(r: WllamaRequest): Promise<WllamaResult | WllamaFailure>;
 }

@@ -5,10 +5,11 @@
  * each requested thread count (a fresh backend each, disposed before the next).
  */
 import { WasmBackend } from '../../src/backends/wasm/wasm-backend.js';
+import { WebGPUBackend } from '../../src/backends/webgpu/webgpu-backend.js';
 import { openModelFile } from '../../src/model/load-model.js';
 import { loadModelWeights } from '../../src/model/load-weights.js';
 import { type SpeedResult, bytesPerToken, measureBackend, measureBandwidth } from '../wasm-measure.js';
-import type { OursRequest, OursResult, OursThreadResult, WorkerReply, WorkerRequest } from './protocol.js';
+import type { OursGpuRequest, OursGpuResult, OursRequest, OursResult, OursThreadResult, WorkerReply, WorkerRequest } from './protocol.js';
 
 function best(a: SpeedResult | null, s: SpeedResult): SpeedResult {
   if (!a) return s;
@@ -50,11 +51,42 @@ async function ours(r: OursRequest): Promise<OursResult> {
   };
 }
 
+/**
+ * Our WebGPU backend on the worker's navigator.gpu (a fallback adapter is accepted, and reported as
+ * such by the page). measureBackend only uses the Backend interface (createSequence / forward /
+ * freeSequence / config), which WebGPUBackend implements like WasmBackend.
+ */
+async function oursGpu(r: OursGpuRequest): Promise<OursGpuResult> {
+  const t0 = performance.now();
+  const file = await openModelFile(new URL(r.url, self.location.href).href);
+  let weights;
+  try {
+    weights = await loadModelWeights(file);
+  } finally {
+    await file.close();
+  }
+  const fetchAndParseMs = performance.now() - t0;
+  const c = weights.config;
+  const prompt = Math.min(r.prompt, c.contextLength - r.decode - 32);
+  const t1 = performance.now();
+  const b = await WebGPUBackend.create(weights, { allowFallbackAdapter: true, maxSequences: 2, maxContext: Math.min(c.contextLength, prompt + r.decode + 64) });
+  const createMs = performance.now() - t1;
+  try {
+    let s: SpeedResult | null = null;
+    for (let i = 0; i < r.repeat; i++) s = best(s, await measureBackend(b, { prompt, decode: r.decode }));
+    return { description: b.description, fetchAndParseMs, createMs, bytesPerToken: bytesPerToken(weights, false, prompt + r.decode / 2), ...s! };
+  } finally {
+    await b.dispose();
+  }
+}
+
 self.onmessage = async (e: MessageEvent<WorkerRequest>): Promise<void> => {
   const r = e.data;
   let reply: WorkerReply;
   try {
-    const value = r.kind === 'bandwidth' ? await measureBandwidth(r.threads, r.bytes, r.passes, new URL('/wasm/build/', self.location.href).href) : await ours(r);
+    const value = r.kind === 'bandwidth'
+      ? await measureBandwidth(r.threads, r.bytes, r.passes, new URL('/wasm/build/', self.location.href).href)
+      : r.kind === 'oursGpu' ? await oursGpu(r) : await ours(r);
     reply = { id: r.id, ok: true, value };
   } catch (err) {
     reply = { id: r.id, ok: false, error: err instanceof Error ? `${err.name}: ${err.message}` : String(err) };

@@ -16,6 +16,7 @@ import { decodeTQ2_0, encodeTQ2_0 } from './tq2_0.js';
 export * from './f16.js';
 export * from './float.js';
 export * from './i2_s.js';
+export * from './q4_0.js';
 export * from './q8_0.js';
 export * from './ternary.js';
 export * from './tq1_0.js';
