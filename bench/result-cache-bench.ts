@@ -26,7 +26,7 @@ import { fileURLToPath } from 'node:url';
 import { ResultCache } from '../src/cache/result-cache.js';
 import { prepareQuery, type ResultQuery } from '../src/cache/result-key.js';
 import { memoryResultStore } from '../src/cache/result-store.js';
-import { VectorIndex } from '../src/cache/vector-index.js';
+import { VectorIndex, xorshift32 as rng } from '../src/cache/vector-index.js';
 import type { Embedder } from '../src/embed/embedder.js';
 
 export interface ResultCacheBenchOptions {
@@ -39,16 +39,6 @@ export interface ResultCacheBenchOptions {
 
 const TARGET_P99_MS = 2;
 const PARAMS = { maxTokens: 64, temperature: 0, maxContext: 2048 } as const;
-
-function rng(seed: number): () => number {
-  let s = seed >>> 0 || 1;
-  return () => {
-    s ^= s << 13;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    return (s >>> 0) / 4294967296;
-  };
-}
 
 const gauss = (r: () => number): number => Math.sqrt(-2 * Math.log(1 - r())) * Math.cos(2 * Math.PI * r());
 

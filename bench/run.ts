@@ -26,7 +26,7 @@
  * Expected duration of the full default run on an idle 2-core machine: about 15 minutes (README).
  */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -37,8 +37,7 @@ import type { WasmBenchReport } from './wasm-bench.js';
 interface SubBench {
   readonly name: string;
   readonly script: string;
-  /** Receives `--out <dir>` (a temporary one) and writes its JSON there; else new JSON files in bench/results/ are collected. */
-  readonly takesOut: boolean;
+  /** Its arguments; each sub-benchmark also receives `--out <dir>` (a temporary one) and writes its JSON there. */
   args(v: Values): string[];
 }
 
@@ -60,14 +59,14 @@ const pass = (v: Values, keys: ReadonlyArray<keyof Values>): string[] =>
   keys.flatMap((k) => (typeof v[k] === 'string' ? [`--${String(k)}`, v[k] as string] : []));
 
 const SUBS: readonly SubBench[] = [
-  { name: 'wasm-node', script: 'bench/wasm-bench.ts', takesOut: true, args: (v) => pass(v, ['models', 'threads', 'prompt', 'decode', 'repeat', 'variants']) },
+  { name: 'wasm-node', script: 'bench/wasm-bench.ts', args: (v) => pass(v, ['models', 'threads', 'prompt', 'decode', 'repeat', 'variants']) },
   {
-    name: 'wasm-browser', script: 'bench/browser/browser-bench.ts', takesOut: true,
+    name: 'wasm-browser', script: 'bench/browser/browser-bench.ts',
     args: (v) => [...pass(v, ['models', 'threads', 'prompt', 'decode', 'repeat', 'wllama-timeout-min']), ...(v['no-wllama'] ? ['--no-wllama'] : []), ...(v.quick ? ['--bandwidth-mib', '256'] : [])],
   },
-  { name: 'webgpu', script: 'bench/webgpu-bench.ts', takesOut: true, args: (v) => ['--model', v['webgpu-model'] ?? 'default', ...(v.quick ? ['--decode', '8'] : [])] },
-  { name: 'batch', script: 'bench/batch-bench.ts', takesOut: true, args: (v) => (v.quick ? ['--models', 'default', '--concurrency', '1,4', '--decode', '8', '--repeats', '1'] : []) },
-  { name: 'result-cache', script: 'bench/result-cache-bench.ts', takesOut: true, args: (v) => (v.quick ? ['--sizes', '1000', '--queries', '100'] : []) },
+  { name: 'webgpu', script: 'bench/webgpu-bench.ts', args: (v) => ['--model', v['webgpu-model'] ?? 'default', ...(v.quick ? ['--decode', '8'] : [])] },
+  { name: 'batch', script: 'bench/batch-bench.ts', args: (v) => (v.quick ? ['--models', 'default', '--concurrency', '1,4', '--decode', '8', '--repeats', '1'] : []) },
+  { name: 'result-cache', script: 'bench/result-cache-bench.ts', args: (v) => (v.quick ? ['--sizes', '1000', '--queries', '100'] : []) },
 ];
 
 interface SubResult {
@@ -76,22 +75,15 @@ interface SubResult {
   readonly command: string | null;
   readonly exitCode: number | null;
   readonly seconds: number;
-  /** JSON files the sub-benchmark wrote (its --out dir, or new files in bench/results/). */
-  readonly files: string[];
   readonly reports: unknown[];
   readonly outputTail: string;
 }
 
-function jsonFilesSince(dir: string, since: number): string[] {
-  if (!existsSync(dir)) return [];
-  return readdirSync(dir).filter((f) => f.endsWith('.json')).map((f) => join(dir, f)).filter((f) => statSync(f).mtimeMs >= since).sort();
-}
-
-function runSub(s: SubBench, v: Values, resultsDir: string, timeoutMs: number): Promise<SubResult> {
+function runSub(s: SubBench, v: Values, timeoutMs: number): Promise<SubResult> {
   const script = join(REPO, s.script);
-  if (!existsSync(script)) return Promise.resolve({ name: s.name, status: 'missing', command: null, exitCode: null, seconds: 0, files: [], reports: [], outputTail: `${s.script} does not exist` });
-  const tmp = s.takesOut ? mkdtempSync(join(os.tmpdir(), `bitnet-bench-${s.name}-`)) : null;
-  const args = ['--import', 'tsx', s.script, ...s.args(v), ...(tmp ? ['--out', tmp] : [])];
+  if (!existsSync(script)) return Promise.resolve({ name: s.name, status: 'missing', command: null, exitCode: null, seconds: 0, reports: [], outputTail: `${s.script} does not exist` });
+  const tmp = mkdtempSync(join(os.tmpdir(), `bitnet-bench-${s.name}-`));
+  const args = ['--import', 'tsx', s.script, ...s.args(v), '--out', tmp];
   const command = `node ${args.join(' ')}`;
   const started = Date.now();
   process.stdout.write(`\n=== ${s.name}: ${command}\n`);
@@ -111,7 +103,7 @@ function runSub(s: SubBench, v: Values, resultsDir: string, timeoutMs: number): 
     }, timeoutMs);
     const finish = (code: number | null, err?: Error): void => {
       clearTimeout(timer);
-      const files = tmp ? jsonFilesSince(tmp, 0) : jsonFilesSince(resultsDir, started);
+      const files = readdirSync(tmp).filter((f) => f.endsWith('.json')).sort().map((f) => join(tmp, f));
       const reports: unknown[] = [];
       for (const f of files) {
         try {
@@ -120,11 +112,11 @@ function runSub(s: SubBench, v: Values, resultsDir: string, timeoutMs: number): 
           reports.push({ unreadable: f });
         }
       }
-      if (tmp) rmSync(tmp, { recursive: true, force: true });
+      rmSync(tmp, { recursive: true, force: true });
       const status = timedOut ? 'timeout' : code === 0 && !err ? 'ok' : 'failed';
       done({
         name: s.name, status, command, exitCode: code, seconds: (Date.now() - started) / 1000,
-        files: tmp ? [] : files, reports, outputTail: err ? `${tail}\n${err.message}` : tail,
+        reports, outputTail: err ? `${tail}\n${err.message}` : tail,
       });
     };
     child.on('error', (e) => finish(null, e));
@@ -156,7 +148,6 @@ function summary(r: SubResult): string[] {
     }
   }
   if (r.status === 'ok' && r.reports.length === 0) out.push('  (no JSON report found) ' + r.outputTail.trim().split('\n').slice(-6).join('\n  '));
-  if (r.files.length) out.push(`  files: ${r.files.join(', ')}`);
   return out;
 }
 
@@ -181,10 +172,10 @@ async function main(): Promise<void> {
   const results: SubResult[] = [];
   for (const s of SUBS) {
     if (!chosen.includes(s)) {
-      results.push({ name: s.name, status: 'skipped', command: null, exitCode: null, seconds: 0, files: [], reports: [], outputTail: '' });
+      results.push({ name: s.name, status: 'skipped', command: null, exitCode: null, seconds: 0, reports: [], outputTail: '' });
       continue;
     }
-    results.push(await runSub(s, v, resultsDir, timeoutMs));
+    results.push(await runSub(s, v, timeoutMs));
   }
   const report = {
     kind: 'bench', date: new Date().toISOString(), argv: process.argv.slice(2), node: process.version,

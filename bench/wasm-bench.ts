@@ -12,14 +12,14 @@
  *          --out bench/results  --synthetic bench/.cache/bitnet-2b4t-synthetic.gguf  --no-write
  * Writes bench/results/wasm-<timestamp>.json and prints a summary table.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { WasmBackend, type WasmBackendOptions } from '../src/backends/wasm/wasm-backend.js';
 import { loadModel } from '../src/model/load-model.js';
 import type { ModelWeights } from '../src/model/tensor.js';
-import { benchModelPath, DEFAULT_SYNTHETIC, REPO } from './models.js';
-import { type BandwidthResult, bandwidthShare, bytesPerToken, measureBackend, measureBandwidth, type SpeedResult } from './wasm-measure.js';
+import { arg, flag, listArg, numArg, writeBenchReport } from './cli.js';
+import { benchModelPath, DEFAULT_SYNTHETIC } from './models.js';
+import { type BandwidthResult, bandwidthShare, bytesPerToken, measureBandwidth, measureBest, type SpeedResult } from './wasm-measure.js';
 
 export { measureBandwidth, type BandwidthResult } from './wasm-measure.js';
 export { writeSynthetic2b4t } from './models.js';
@@ -83,16 +83,9 @@ async function benchOne(model: string, w: ModelWeights, variant: string, threads
   const b = await WasmBackend.create(w, { ...o, threads, maxContext: Math.min(w.config.contextLength, prompt + decode + 64) });
   const loadMs = performance.now() - t0;
   try {
-    let best: SpeedResult | null = null;
-    for (let r = 0; r < repeat; r++) {
-      const s = await measureBackend(b, { prompt, decode, cpuMs });
-      best = best === null ? s : {
-        ...(s.decodeTokPerS > best.decodeTokPerS ? s : best),
-        ...(s.prefillTokPerS > best.prefillTokPerS ? { prefillMs: s.prefillMs, prefillTokPerS: s.prefillTokPerS } : { prefillMs: best.prefillMs, prefillTokPerS: best.prefillTokPerS }),
-      };
-    }
+    const best = await measureBest(b, { prompt, decode, cpuMs }, repeat);
     const bpt = bytesPerToken(w, variant === 'q8', prompt + decode / 2);
-    return { model, variant, threads, description: b.description, loadMs, ...best!, bytesPerToken: bpt, ...bandwidthShare(bpt, best!.decodeMsMedian, bw) };
+    return { model, variant, threads, description: b.description, loadMs, ...best, bytesPerToken: bpt, ...bandwidthShare(bpt, best.decodeMsMedian, bw) };
   } finally {
     await b.dispose();
   }
@@ -139,31 +132,13 @@ export async function runWasmBench(o: WasmBenchOptions = {}): Promise<{ file: st
     notes: 'decode tok/s = 1000 / mean ms per single-token forward after the prompt; GB/s and % use the median step; bandwidth = best of 5 streaming-read passes over 1 GiB with the same thread count; with repeat > 1 the fastest measurement is kept.',
   };
   if (o.noWrite) return { file: null, report };
-  const dir = o.outDir ?? REPO + 'bench/results';
-  mkdirSync(dir, { recursive: true });
-  const file = `${dir}/wasm-${new Date().toISOString().replace(/[:.]/g, '-')}.json`;
-  writeFileSync(file, JSON.stringify(report, null, 2) + '\n');
-  log(`wrote ${file}`);
-  return { file, report };
-}
-
-function arg(name: string): string | undefined {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? process.argv[i + 1] : undefined;
+  return { file: writeBenchReport(o.outDir, 'wasm', report, log), report };
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
-  const list = (s: string | undefined): string[] | undefined => s?.split(',').filter(Boolean);
-  const o: WasmBenchOptions = {
-    ...(arg('models') ? { models: list(arg('models'))! } : {}),
-    ...(arg('threads') ? { threads: list(arg('threads'))!.map(Number) } : {}),
-    ...(arg('prompt') ? { promptTokens: Number(arg('prompt')) } : {}),
-    ...(arg('decode') ? { decodeTokens: Number(arg('decode')) } : {}),
-    ...(arg('repeat') ? { repeat: Number(arg('repeat')) } : {}),
-    ...(arg('variants') ? { variants: list(arg('variants'))! } : {}),
-    ...(arg('out') ? { outDir: arg('out')! } : {}),
-    ...(arg('synthetic') ? { syntheticPath: arg('synthetic')! } : {}),
-    ...(process.argv.includes('--no-write') ? { noWrite: true } : {}),
-  };
-  await runWasmBench(o);
+  await runWasmBench({
+    models: listArg('models'), threads: listArg('threads')?.map(Number), promptTokens: numArg('prompt'), decodeTokens: numArg('decode'),
+    repeat: numArg('repeat'), variants: listArg('variants'), outDir: arg('out'), syntheticPath: arg('synthetic'),
+    noWrite: flag('no-write'),
+  });
 }

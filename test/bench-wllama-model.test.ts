@@ -45,6 +45,34 @@ function mismatches(a: Float32Array, b: Float32Array): number {
   return n;
 }
 
+type ModelFile = Awaited<ReturnType<typeof openModelFile>>;
+type TensorInfo = ModelFile['tensors'][number];
+
+/**
+ * Checks that `b` has `a`'s tensors (same names in order, same dims, every non-ternary tensor with
+ * the same type and bytes) and hands each ternary pair to `onTernary`; returns how many there were.
+ */
+async function compareTensors(
+  a: ModelFile, b: ModelFile, onTernary: (ta: TensorInfo, tb: TensorInfo, bytesA: Uint8Array, bytesB: Uint8Array) => void,
+): Promise<number> {
+  expect(b.tensors.map((t) => t.name)).toEqual(a.tensors.map((t) => t.name));
+  let ternary = 0;
+  for (const ta of a.tensors) {
+    const tb = b.tensor(ta.name)!;
+    expect(tb.dims).toEqual(ta.dims);
+    const bytesA = await a.readTensorBytes(ta);
+    const bytesB = await b.readTensorBytes(tb);
+    if (!isTernaryType(ta.type)) {
+      expect(tb.type).toBe(ta.type);
+      expect(Buffer.compare(bytesA, bytesB)).toBe(0);
+      continue;
+    }
+    ternary++;
+    onTernary(ta, tb, bytesA, bytesB);
+  }
+  return ternary;
+}
+
 describe('wllama comparison model', () => {
   let dir = '';
   beforeAll(async () => {
@@ -67,17 +95,7 @@ describe('wllama comparison model', () => {
       expect(b.metadata.get('general.file_type')?.value).toBe(37);
       expect(b.metadata.get('bitnet.feed_forward_length')?.value).toBe(640);
       expect([...b.metadata.keys()].some((k) => k.startsWith('bitnet-b1.58.'))).toBe(false);
-      expect(b.tensors.map((t) => t.name)).toEqual(a.tensors.map((t) => t.name));
-      for (const ta of a.tensors) {
-        const tb = b.tensor(ta.name)!;
-        expect(tb.dims).toEqual(ta.dims);
-        const bytesA = await a.readTensorBytes(ta);
-        const bytesB = await b.readTensorBytes(tb);
-        if (!isTernaryType(ta.type)) {
-          expect(tb.type).toBe(ta.type);
-          expect(Buffer.compare(bytesA, bytesB)).toBe(0);
-          continue;
-        }
+      await compareTensors(a, b, (ta, tb, bytesA, bytesB) => {
         const ma = ternaryFromTensor(ta, bytesA);
         const scale = f16ToF32(f32ToF16(ma.scale));
         if (tb.type === 'TQ2_0') {
@@ -90,7 +108,7 @@ describe('wllama comparison model', () => {
           const want = Float32Array.from(codes(ma), (t) => t * scale);
           expect(decodeQ4_0(bytesB, ma.rows * ma.cols)).toEqual(want);
         }
-      }
+      });
     } finally {
       await a.close();
       await b.close();
@@ -105,19 +123,7 @@ describe('wllama comparison model', () => {
       expect(b.architecture).toBe('bitnet');
       expect(b.metadata.get('general.file_type')?.value).toBe(2);
       expect([...b.metadata.keys()].some((k) => k.startsWith(a.architecture + '.'))).toBe(false);
-      expect(b.tensors.map((t) => t.name)).toEqual(a.tensors.map((t) => t.name));
-      let ternary = 0;
-      for (const ta of a.tensors) {
-        const tb = b.tensor(ta.name)!;
-        expect(tb.dims).toEqual(ta.dims);
-        const bytesA = await a.readTensorBytes(ta);
-        const bytesB = await b.readTensorBytes(tb);
-        if (!isTernaryType(ta.type)) {
-          expect(tb.type).toBe(ta.type);
-          expect(Buffer.compare(bytesA, bytesB)).toBe(0);
-          continue;
-        }
-        ternary++;
+      const ternary = await compareTensors(a, b, (ta, tb, bytesA, bytesB) => {
         expect(tb.type).toBe('Q4_0');
         const ma = ternaryFromTensor(ta, bytesA);
         const want = new Float32Array(ma.rows * ma.cols);
@@ -125,7 +131,7 @@ describe('wllama comparison model', () => {
         // the library decoder and the test's own reference decoder, (q − 8) · d
         expect(mismatches(decodeQ4_0Lib(bytesB, ma.rows * ma.cols), want), ta.name).toBe(0);
         expect(mismatches(decodeQ4_0(bytesB, ma.rows * ma.cols), want), ta.name).toBe(0);
-      }
+      });
       expect(ternary).toBeGreaterThan(0);
     } finally {
       await a.close();

@@ -1,7 +1,8 @@
 import 'fake-indexeddb/auto';
 import { createStore, set } from 'idb-keyval';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createEngine, type Embedder, type Engine, type EngineOptions, type EngineWarning, type GenerationEvent } from '../src/index.js';
+import { createEngine, type Embedder, type Engine, type EngineOptions, type EngineWarning } from '../src/index.js';
+import { collectStream as run } from './helpers/collect-stream.js';
 import { makeFixture } from '../src/model/fixtures.js';
 
 let fixture: Uint8Array;
@@ -26,17 +27,6 @@ async function open(o: EngineOptions = {}): Promise<Engine> {
   const e = await createEngine({ model: fixture, backend: 'reference', worker: false, ...o });
   engines.push(e);
   return e;
-}
-
-async function run(it: AsyncIterable<GenerationEvent>): Promise<{ text: string; ids: number[]; end: Extract<GenerationEvent, { done: true }> }> {
-  let text = '';
-  const ids: number[] = [];
-  for await (const e of it) {
-    if (e.done) return { text, ids, end: e };
-    text += e.text;
-    ids.push(...e.tokenIds);
-  }
-  throw new Error('no end');
 }
 
 const completed = async (e: Engine): Promise<number> => (await e.metrics()).requests.completed;

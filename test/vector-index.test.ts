@@ -1,16 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { VectorIndex } from '../src/cache/vector-index.js';
-
-/** Seeded uniform [0, 1). */
-function rng(seed: number): () => number {
-  let s = seed >>> 0 || 1;
-  return () => {
-    s ^= s << 13;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    return (s >>> 0) / 4294967296;
-  };
-}
+import { VectorIndex, xorshift32 as rng } from '../src/cache/vector-index.js';
 
 function gauss(r: () => number): number {
   return Math.sqrt(-2 * Math.log(1 - r())) * Math.cos(2 * Math.PI * r());

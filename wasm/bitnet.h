@@ -126,6 +126,30 @@ BN_INLINE void bn_split(uint32_t n, uint32_t gran, uint32_t part, uint32_t npart
   *hi = b < n ? b : n;
 }
 
+/* Row kernel of a ternary job: rows [r0, r1) of matrix m. */
+typedef void (*bn_rows_fn)(const bn_tjob *jb, const bn_tmat *m, uint32_t r0, uint32_t r1);
+
+/*
+ * Part `part` of `nparts` of a ternary job (bn_ternary, bn_ternary_lut): the concatenated rows of
+ * all matrices are split into contiguous slices (multiples of 4 rows), so q/k/v or gate/up run as
+ * one dispatch; `rows` runs this part's non-empty row range of each matrix.
+ */
+BN_INLINE void bn_job_rows(const bn_tjob *jb, uint32_t part, uint32_t nparts, bn_rows_fn rows) {
+  uint32_t total = 0;
+  for (uint32_t i = 0; i < jb->n_mat; i++) total += jb->mats[i].rows;
+  uint32_t g0, g1;
+  bn_split(total, 4, part, nparts, &g0, &g1);
+  uint32_t base = 0;
+  for (uint32_t i = 0; i < jb->n_mat; i++) {
+    const bn_tmat *m = &jb->mats[i];
+    uint32_t lo = g0 > base ? g0 - base : 0, hi = g1 - base;
+    if (g1 < base) hi = 0;
+    if (hi > m->rows) hi = m->rows;
+    if (lo < hi) rows(jb, m, lo, hi);
+    base += m->rows;
+  }
+}
+
 /* Vectorised expf (Cephes-style range reduction, degree-6 polynomial, ~2 ulp), inputs clamped to
  * [-87.3, 88.0]; exp of very negative inputs returns ~0 (flush), which is what softmax/silu need. */
 BN_INLINE __m128 bn_exp_ps(__m128 x) {

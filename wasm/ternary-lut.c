@@ -120,19 +120,12 @@ static void bn_lut_rows(const bn_tjob *jb, const bn_tmat *m, uint32_t r0, uint32
   }
 }
 
-/* Part `part` of `nparts` of a table-lookup ternary job (rows of all matrices, as bn_ternary). */
+/* Rows [lo, hi) of matrix m, in groups of BN_LUT_ROWS. */
+static void bn_lut_range(const bn_tjob *jb, const bn_tmat *m, uint32_t lo, uint32_t hi) {
+  for (uint32_t r = lo; r < hi; r += BN_LUT_ROWS) bn_lut_rows(jb, m, r, r + BN_LUT_ROWS < hi ? r + BN_LUT_ROWS : hi);
+}
+
+/* Part `part` of `nparts` of a table-lookup ternary job (rows of all matrices split as bn_ternary). */
 BN_EXPORT void bn_ternary_lut(const bn_tjob *jb, uint32_t part, uint32_t nparts) {
-  uint32_t total = 0;
-  for (uint32_t i = 0; i < jb->n_mat; i++) total += jb->mats[i].rows;
-  uint32_t g0, g1;
-  bn_split(total, 4, part, nparts, &g0, &g1);
-  uint32_t base = 0;
-  for (uint32_t i = 0; i < jb->n_mat; i++) {
-    const bn_tmat *m = &jb->mats[i];
-    uint32_t lo = g0 > base ? g0 - base : 0, hi = g1 - base;
-    if (g1 < base) hi = 0;
-    if (hi > m->rows) hi = m->rows;
-    for (uint32_t r = lo; r < hi; r += BN_LUT_ROWS) bn_lut_rows(jb, m, r, r + BN_LUT_ROWS < hi ? r + BN_LUT_ROWS : hi);
-    base += m->rows;
-  }
+  bn_job_rows(jb, part, nparts, bn_lut_range);
 }

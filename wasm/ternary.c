@@ -111,24 +111,9 @@ static void bn_ternary_rows(const bn_tjob *jb, const bn_tmat *m, uint32_t r0, ui
   }
 }
 
-/*
- * Runs part `part` of `nparts` of a ternary job: the concatenated rows of all matrices are split
- * into contiguous slices (multiples of 4 rows), so q/k/v or gate/up run as one dispatch.
- */
+/* Part `part` of `nparts` of a ternary job (row split: bn_job_rows in bitnet.h). */
 BN_EXPORT void bn_ternary(const bn_tjob *jb, uint32_t part, uint32_t nparts) {
-  uint32_t total = 0;
-  for (uint32_t i = 0; i < jb->n_mat; i++) total += jb->mats[i].rows;
-  uint32_t g0, g1;
-  bn_split(total, 4, part, nparts, &g0, &g1);
-  uint32_t base = 0;
-  for (uint32_t i = 0; i < jb->n_mat; i++) {
-    const bn_tmat *m = &jb->mats[i];
-    uint32_t lo = g0 > base ? g0 - base : 0, hi = g1 - base;
-    if (g1 < base) hi = 0;
-    if (hi > m->rows) hi = m->rows;
-    if (lo < hi) bn_ternary_rows(jb, m, lo, hi);
-    base += m->rows;
-  }
+  bn_job_rows(jb, part, nparts, bn_ternary_rows);
 }
 
 /* Block sums Σq per scale block: out[t*nblk + b] = Σ chunk_sum[t*nchunks + k], k in block b. */

@@ -16,19 +16,18 @@
  *   `node --import tsx bench/browser/browser-bench.ts --wllama-gpu [--models kjv,2b4t] [--prompt 128]
  *   [--decode 32] [--repeat 1] [--threads 16] [--wllama-timeout-min 10] [--out DIR] [--no-write]`.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
-import { basename, dirname, join } from 'node:path';
+import { basename } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { startStaticServer, type Mount } from '../../demo/server/static-server.js';
 import { openModelFile } from '../../src/model/load-model.js';
-import { benchModelPath, CACHE_DIR, DEFAULT_SYNTHETIC, REPO } from '../models.js';
-import type { BandwidthResult } from '../wasm-measure.js';
-import { buildBenchPage } from './build.js';
+import { arg, flag, listArg, numArg, writeBenchReport } from '../cli.js';
+import { DEFAULT_SYNTHETIC } from '../models.js';
+import { type BandwidthResult, bandwidthShare } from '../wasm-measure.js';
 import { runGpuBench } from './gpu-bench.js';
+import { type BenchWindow, prepareBenchModels, runWllama, startBenchBrowser } from './harness.js';
 import type { BenchPageApi, OursResult, WllamaFailure, WllamaResult } from './protocol.js';
-import { type PromptText, promptText } from './prompt-text.js';
-import { ensureWllamaTwin, type TwinSummary, wllamaTwinName } from './wllama-model.js';
+import type { PromptText } from './prompt-text.js';
+import type { TwinSummary } from './wllama-model.js';
 
 export interface BrowserBenchOptions {
   readonly models?: readonly string[];
@@ -130,63 +129,18 @@ export async function runBrowserBench(o: BrowserBenchOptions = {}): Promise<{ fi
   const wllamaMinutes = o.wllamaTimeoutMin ?? 10;
   const loadStart = os.loadavg();
 
-  // Model files (generated once) and their wllama twins.
-  const files: Array<{ name: string; path: string; twin: TwinSummary | null; twinError: string | null; prompt: PromptText | null }> = [];
-  for (const name of o.models ?? ['kjv', '2b4t']) {
-    const path = await benchModelPath(name, o.syntheticPath ?? DEFAULT_SYNTHETIC, log);
-    if (!path) {
-      log(`skip ${name}: file not found`);
-      continue;
-    }
-    let twin: TwinSummary | null = null, twinError: string | null = null;
-    if (withWllama) {
-      try {
-        twin = await ensureWllamaTwin(path, join(CACHE_DIR, wllamaTwinName(basename(path, '.gguf'))), log);
-      } catch (e) {
-        twinError = `could not write the TQ2_0 comparison model: ${e instanceof Error ? e.message : String(e)}`;
-        log(twinError);
-      }
-    }
-    const pt = twin ? await promptText(path, prompt) : null;
-    if (pt && (!pt.roundTrip || pt.tokens !== prompt)) log(`note: the wllama prompt text of ${name} encodes to ${pt.tokens} tokens (round trip ${pt.roundTrip})`);
-    files.push({ name, path, twin, twinError, prompt: pt });
-  }
-
-  log('bundling the benchmark page (vite) ...');
-  const dist = await buildBenchPage();
-  const mounts: Mount[] = [
-    { prefix: '/', dir: dist },
-    { prefix: '/wasm/build/', dir: join(REPO, 'wasm/build') },
-    { prefix: '/wllama/', dir: join(REPO, 'node_modules/@wllama/wllama/esm/wasm') },
-  ];
-  const urlOf = new Map<string, string>();
-  for (const p of files.flatMap((f) => [f.path, ...(f.twin ? [f.twin.path] : [])])) {
-    const dir = dirname(p);
-    let m = mounts.find((x) => x.dir === dir && x.prefix.startsWith('/m'));
-    if (!m) mounts.push((m = { prefix: `/m${mounts.length}/`, dir }));
-    urlOf.set(p, m.prefix + encodeURIComponent(basename(p)));
-  }
-  const server = await startStaticServer({ mounts, host: '127.0.0.1', port: 0, isolation: true });
-  const { chromium } = await import('playwright-core');
-  const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', headless: true, args: await chromiumArgs() });
+  const files = await prepareBenchModels(o.models ?? ['kjv', '2b4t'], o.syntheticPath ?? DEFAULT_SYNTHETIC, prompt, withWllama ? 'tq2_0' : null, log);
+  const h = await startBenchBrowser(files.flatMap((f) => [f.path, ...(f.twin ? [f.twin.path] : [])]), await chromiumArgs(), log);
+  const { browser, openPage } = h;
   try {
-    const context = await browser.newContext();
-    type W = Window & { bitnetBench: BenchPageApi };
-    const openPage = async () => {
-      const page = await context.newPage();
-      page.on('pageerror', (e) => log(`  [page error] ${e.message}`));
-      await page.goto(server.url, { waitUntil: 'load' });
-      await page.waitForFunction(() => document.body.dataset.ready === '1', undefined, { timeout: 60_000 });
-      return page;
-    };
     let page = await openPage();
-    const info = await page.evaluate(() => (window as unknown as W).bitnetBench.info());
+    const info = await page.evaluate(() => (window as unknown as BenchWindow).bitnetBench.info());
     log(`browser: ${browser.version()}, crossOriginIsolated ${info.crossOriginIsolated}, hardwareConcurrency ${info.hardwareConcurrency}, JSPI ${info.jspi}, memory64 ${info.memory64}`);
     if (!info.crossOriginIsolated && threads.some((t) => t > 1)) log('WARNING: page is not cross-origin isolated; multi-thread runs will fail');
 
     const bandwidth: BandwidthResult[] = [];
     for (const t of [...new Set(threads)]) {
-      const r = await page.evaluate((a) => (window as unknown as W).bitnetBench.bandwidth(a), { threads: t, bytes: o.bandwidthBytes ?? 1 << 30, passes: 5 });
+      const r = await page.evaluate((a) => (window as unknown as BenchWindow).bitnetBench.bandwidth(a), { threads: t, bytes: o.bandwidthBytes ?? 1 << 30, passes: 5 });
       bandwidth.push(r);
       log(`bandwidth ${t} thread(s) in Chromium: ${r.gbPerS.toFixed(2)} GB/s (streaming read of ${r.bytes >> 20} MiB)`);
     }
@@ -198,8 +152,8 @@ export async function runBrowserBench(o: BrowserBenchOptions = {}): Promise<{ fi
       log(`${f.name}: our wasm backend, threads ${threads.join(',')} ...`);
       let ours: OursResult | { error: string };
       try {
-        ours = await page.evaluate((a) => (window as unknown as W).bitnetBench.ours(a), {
-          url: urlOf.get(f.path)!, threads: [...threads], prompt, decode, repeat, wasmPath: new URL('/wasm/build/', server.url).href,
+        ours = await page.evaluate((a) => (window as unknown as BenchWindow).bitnetBench.ours(a), {
+          url: h.url(f.path), threads: [...threads], prompt, decode, repeat, wasmPath: new URL('/wasm/build/', h.baseUrl).href,
         });
         for (const r of ours.runs) log(`  ours   ${r.threads}T  prefill ${r.prefillTokPerS.toFixed(1)} tok/s  decode ${r.decodeTokPerS.toFixed(2)} tok/s (median ${r.decodeMsMedian.toFixed(1)} ms)`);
       } catch (e) {
@@ -216,19 +170,10 @@ export async function runBrowserBench(o: BrowserBenchOptions = {}): Promise<{ fi
           }
           page = await openPage();
           log(`${f.name}: wllama ${t}T on ${basename(f.twin.path)} ...`);
-          const p = page;
-          let timer: ReturnType<typeof setTimeout> | undefined;
-          const limit = new Promise<WllamaFailure>((ok) => {
-            timer = setTimeout(() => ok({ error: `timed out after ${wllamaMinutes} min (--wllama-timeout-min)`, log: [] }), wllamaMinutes * 60_000);
-          });
-          const r = await Promise.race([
-            p.evaluate((a) => (window as unknown as W).bitnetBench.wllama(a), {
-              url: urlOf.get(f.twin.path)!, promptText: f.prompt!.text, threads: t, prompt, decode, repeat, wasmUrl: '/wllama/wllama.wasm',
-            }).catch((e: unknown): WllamaFailure => ({ error: e instanceof Error ? e.message : String(e), log: [] })),
-            limit,
-          ]);
-          clearTimeout(timer);
-          await p.close();
+          const r = await runWllama(page, {
+            url: h.url(f.twin.path), promptText: f.prompt!.text, threads: t, prompt, decode, repeat, wasmUrl: '/wllama/wllama.wasm',
+          }, wllamaMinutes);
+          await page.close();
           if ('error' in r) {
             log(`  wllama ${t}T failed: ${r.error}\n    ${r.log.slice(-12).join('\n    ')}`);
             wl.push({ ...r, threads: t });
@@ -252,15 +197,9 @@ export async function runBrowserBench(o: BrowserBenchOptions = {}): Promise<{ fi
     };
     for (const line of formatBrowserTable(table)) log(line);
     if (o.noWrite) return { file: null, report };
-    const dir = o.outDir ?? join(REPO, 'bench/results');
-    mkdirSync(dir, { recursive: true });
-    const file = join(dir, `wasm-browser-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
-    writeFileSync(file, JSON.stringify(report, null, 2) + '\n');
-    log(`wrote ${file}`);
-    return { file, report };
+    return { file: writeBenchReport(o.outDir, 'wasm-browser', report, log), report };
   } finally {
-    await browser.close().catch(() => undefined);
-    await server.close();
+    await h.close();
   }
 }
 
@@ -273,7 +212,7 @@ function buildTable(models: readonly BrowserModelResult[], bw: readonly Bandwidt
       const ok = w && !('error' in w) ? w : null;
       const ceiling = bw.find((b) => b.threads === t)?.gbPerS ?? null;
       const bpt = 'runs' in m.ours ? m.ours.bytesPerToken : null;
-      const pct = o && bpt && ceiling ? (100 * (bpt / (o.decodeMsMedian / 1000) / 1e9)) / ceiling : null;
+      const pct = o && bpt && ceiling ? bandwidthShare(bpt, o.decodeMsMedian, ceiling).pctOfBandwidth : null;
       rows.push({
         model: m.model, threads: t, oursPrefill: o?.prefillTokPerS ?? null, oursDecode: o?.decodeTokPerS ?? null,
         oursDecodeMedian: o ? 1000 / o.decodeMsMedian : null,
@@ -304,36 +243,18 @@ export function formatBrowserTable(rows: readonly BrowserRow[]): string[] {
   return out;
 }
 
-function arg(name: string): string | undefined {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? process.argv[i + 1] : undefined;
-}
-
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
-  const list = (s: string | undefined): string[] | undefined => s?.split(',').filter(Boolean);
-  if (process.argv.includes('--wllama-gpu')) {
-    await runGpuBench({
-      ...(arg('models') ? { models: list(arg('models'))! } : {}),
-      ...(arg('threads') ? { threads: Number(list(arg('threads'))!.at(-1)) } : {}),
-      ...(arg('prompt') ? { promptTokens: Number(arg('prompt')) } : {}),
-      ...(arg('decode') ? { decodeTokens: Number(arg('decode')) } : {}),
-      ...(arg('repeat') ? { repeat: Number(arg('repeat')) } : {}),
-      ...(arg('wllama-timeout-min') ? { wllamaTimeoutMin: Number(arg('wllama-timeout-min')) } : {}),
-      ...(arg('out') ? { outDir: arg('out')! } : {}),
-      ...(process.argv.includes('--no-write') ? { noWrite: true } : {}),
-    });
+  const common = {
+    models: listArg('models'), promptTokens: numArg('prompt'), decodeTokens: numArg('decode'), repeat: numArg('repeat'),
+    wllamaTimeoutMin: numArg('wllama-timeout-min'), outDir: arg('out'), noWrite: flag('no-write'),
+  };
+  if (flag('wllama-gpu')) {
+    await runGpuBench({ ...common, threads: listArg('threads')?.map(Number).at(-1) });
     process.exit(0);
   }
+  const mib = numArg('bandwidth-mib');
   await runBrowserBench({
-    ...(arg('models') ? { models: list(arg('models'))! } : {}),
-    ...(arg('threads') ? { threads: list(arg('threads'))!.map(Number) } : {}),
-    ...(arg('prompt') ? { promptTokens: Number(arg('prompt')) } : {}),
-    ...(arg('decode') ? { decodeTokens: Number(arg('decode')) } : {}),
-    ...(arg('repeat') ? { repeat: Number(arg('repeat')) } : {}),
-    ...(arg('bandwidth-mib') ? { bandwidthBytes: Number(arg('bandwidth-mib')) * (1 << 20) } : {}),
-    ...(arg('wllama-timeout-min') ? { wllamaTimeoutMin: Number(arg('wllama-timeout-min')) } : {}),
-    ...(arg('out') ? { outDir: arg('out')! } : {}),
-    ...(process.argv.includes('--no-wllama') ? { wllama: false } : {}),
-    ...(process.argv.includes('--no-write') ? { noWrite: true } : {}),
+    ...common, threads: listArg('threads')?.map(Number), bandwidthBytes: mib === undefined ? undefined : mib * (1 << 20),
+    ...(flag('no-wllama') ? { wllama: false } : {}),
   });
 }

@@ -11,15 +11,14 @@
  *     results on a fallback or SwiftShader adapter are labelled software.
  * Writes bench/results/webgpu-vs-wllama-<timestamp>.json (unless noWrite).
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
-import { basename, dirname, join } from 'node:path';
-import { startStaticServer, type Mount } from '../../demo/server/static-server.js';
-import { benchModelPath, CACHE_DIR, DEFAULT_SYNTHETIC, REPO } from '../models.js';
-import { buildBenchPage } from './build.js';
-import { type PromptText, promptText } from './prompt-text.js';
-import type { BenchPageApi, GpuAdapterReport, OursGpuResult, WllamaFailure, WllamaResult } from './protocol.js';
-import { ensureWllamaTwin, type TwinSummary, wllamaTwinName } from './wllama-model.js';
+import { basename } from 'node:path';
+import { writeBenchReport } from '../cli.js';
+import { DEFAULT_SYNTHETIC } from '../models.js';
+import { type BenchWindow, prepareBenchModels, runWllama, startBenchBrowser } from './harness.js';
+import type { PromptText } from './prompt-text.js';
+import type { GpuAdapterReport, OursGpuResult, WllamaFailure, WllamaResult } from './protocol.js';
+import type { TwinSummary } from './wllama-model.js';
 
 /** Offload every layer (llama.cpp clamps to the model's layer count + output). */
 export const ALL_GPU_LAYERS = 999;
@@ -123,52 +122,13 @@ export async function runGpuBench(o: GpuBenchOptions = {}): Promise<{ file: stri
   const threads = o.threads ?? Math.min(os.availableParallelism(), 16);
   const minutes = o.wllamaTimeoutMin ?? 10;
 
-  const files: Array<{ name: string; path: string; twin: TwinSummary | null; twinError: string | null; prompt: PromptText | null }> = [];
-  for (const name of o.models ?? ['kjv']) {
-    const path = await benchModelPath(name, o.syntheticPath ?? DEFAULT_SYNTHETIC, log);
-    if (!path) {
-      log(`skip ${name}: file not found`);
-      continue;
-    }
-    let twin: TwinSummary | null = null, twinError: string | null = null;
-    try {
-      twin = await ensureWllamaTwin(path, join(CACHE_DIR, wllamaTwinName(basename(path, '.gguf'), 'q4_0')), log, 'q4_0');
-    } catch (e) {
-      twinError = `could not write the Q4_0 comparison model: ${e instanceof Error ? e.message : String(e)}`;
-      log(twinError);
-    }
-    files.push({ name, path, twin, twinError, prompt: twin ? await promptText(path, prompt) : null });
-  }
-
-  log('bundling the benchmark page (vite) ...');
-  const dist = await buildBenchPage();
-  const mounts: Mount[] = [
-    { prefix: '/', dir: dist },
-    { prefix: '/wasm/build/', dir: join(REPO, 'wasm/build') },
-    { prefix: '/wllama/', dir: join(REPO, 'node_modules/@wllama/wllama/esm/wasm') },
-  ];
-  const urlOf = new Map<string, string>();
-  for (const p of files.flatMap((f) => [f.path, ...(f.twin ? [f.twin.path] : [])])) {
-    let m = mounts.find((x) => x.dir === dirname(p) && x.prefix.startsWith('/m'));
-    if (!m) mounts.push((m = { prefix: `/m${mounts.length}/`, dir: dirname(p) }));
-    urlOf.set(p, m.prefix + encodeURIComponent(basename(p)));
-  }
-  const server = await startStaticServer({ mounts, host: '127.0.0.1', port: 0, isolation: true });
+  const files = await prepareBenchModels(o.models ?? ['kjv'], o.syntheticPath ?? DEFAULT_SYNTHETIC, prompt, 'q4_0', log);
   const args = await webgpuChromiumArgs();
-  const { chromium } = await import('playwright-core');
-  const browser = await chromium.launch({ executablePath: process.env.BITNET_BENCH_CHROMIUM ?? '/usr/bin/chromium', headless: true, args });
+  const h = await startBenchBrowser(files.flatMap((f) => [f.path, ...(f.twin ? [f.twin.path] : [])]), args, log);
+  const { browser, openPage } = h;
   try {
-    const context = await browser.newContext();
-    type W = Window & { bitnetBench: BenchPageApi };
-    const openPage = async () => {
-      const page = await context.newPage();
-      page.on('pageerror', (e) => log(`  [page error] ${e.message}`));
-      await page.goto(server.url, { waitUntil: 'load' });
-      await page.waitForFunction(() => document.body.dataset.ready === '1', undefined, { timeout: 60_000 });
-      return page;
-    };
     const page = await openPage();
-    const adapter = await page.evaluate(() => (window as unknown as W).bitnetBench.gpuAdapter());
+    const adapter = await page.evaluate(() => (window as unknown as BenchWindow).bitnetBench.gpuAdapter());
     const tag = adapter.software ? ' — SOFTWARE (fallback / SwiftShader): figures describe a CPU emulation, not a GPU' : '';
     log(`browser: chromium ${browser.version()}; WebGPU adapter: ${adapter.available ? adapter.label : `none (${adapter.error})`}; isFallbackAdapter ${adapter.isFallbackAdapter}${tag}`);
 
@@ -177,37 +137,30 @@ export async function runGpuBench(o: GpuBenchOptions = {}): Promise<{ file: stri
       log(`${f.name}: our WebGPU backend (prompt ${prompt}, decode ${decode}) ...`);
       let ours: OursGpuResult | { error: string };
       try {
-        ours = await page.evaluate((a) => (window as unknown as W).bitnetBench.oursGpu(a), { url: urlOf.get(f.path)!, prompt, decode, repeat });
+        ours = await page.evaluate((a) => (window as unknown as BenchWindow).bitnetBench.oursGpu(a), { url: h.url(f.path), prompt, decode, repeat });
         log(`  ours   ${ours.description}\n         prefill ${ours.prefillTokPerS.toFixed(1)} tok/s  decode ${ours.decodeTokPerS.toFixed(2)} tok/s (median ${ours.decodeMsMedian.toFixed(1)} ms)`);
       } catch (e) {
         ours = { error: e instanceof Error ? e.message : String(e) };
         log(`  ours failed: ${ours.error}`);
       }
-      let wl: WllamaResult | WllamaFailure | null = null;
+      let wl: WllamaResult | WllamaFailure;
+      let placement: WllamaPlacement | null = null;
       const consoleLines: string[] = [];
       if (f.twin && f.prompt) {
         log(`${f.name}: wllama asking for WebGPU offload (n_gpu_layers ${ALL_GPU_LAYERS}, ${threads} CPU threads) on ${basename(f.twin.path)} ...`);
-        let timer: ReturnType<typeof setTimeout> | undefined;
-        const limit = new Promise<WllamaFailure>((ok) => {
-          timer = setTimeout(() => ok({ error: `timed out after ${minutes} min (--wllama-timeout-min)`, log: [] }), minutes * 60_000);
-        });
         const wp = await openPage();
         // ggml's own messages (e.g. "ggml_webgpu: Failed to get an adapter") reach the console, not wllama's logger.
         wp.on('console', (m) => {
           if (/webgpu|adapter|wgpu/i.test(m.text()) && consoleLines.length < 100) consoleLines.push(`${m.type()} ${m.text()}`);
         });
-        wl = await Promise.race([
-          wp.evaluate((a) => (window as unknown as W).bitnetBench.wllama(a), {
-            url: urlOf.get(f.twin.path)!, promptText: f.prompt.text, threads, prompt, decode, repeat, wasmUrl: '/wllama/wllama.wasm', nGpuLayers: ALL_GPU_LAYERS,
-          }).catch((e: unknown): WllamaFailure => ({ error: e instanceof Error ? e.message : String(e), log: [] })),
-          limit,
-        ]);
-        clearTimeout(timer);
+        wl = await runWllama(wp, {
+          url: h.url(f.twin.path), promptText: f.prompt.text, threads, prompt, decode, repeat, wasmUrl: '/wllama/wllama.wasm', nGpuLayers: ALL_GPU_LAYERS,
+        }, minutes);
         await wp.close().catch(() => undefined);
         if ('error' in wl) log(`  wllama failed: ${wl.error}\n    ${wl.log.slice(-20).join('\n    ')}`);
         else {
           log(`  wllama prefill ${wl.prefillTokPerS.toFixed(1)} tok/s  decode ${wl.decodeTokPerS.toFixed(2)} tok/s (prompt_n ${wl.prefillTokens}); greedy "${wl.sanityPrompt}" → ${JSON.stringify(wl.sanityText)}`);
-          const pl = wllamaPlacement([...wl.loadLog, ...wl.deviceLog]);
+          const pl = (placement = wllamaPlacement([...wl.loadLog, ...wl.deviceLog]));
           log(`  wllama placement: layers on ${pl.layerDevices.join(', ') || '?'}, weights in ${pl.weightBuffers.join(', ') || '?'} buffers`
             + (pl.offloaded ? '' : ' — NOT offloaded: llama.cpp registered no WebGPU device, so these are CPU (wasm) figures'));
           if (consoleLines.length) log(`  browser console (WebGPU-related):\n    ${consoleLines.slice(0, 20).join('\n    ')}`);
@@ -215,8 +168,7 @@ export async function runGpuBench(o: GpuBenchOptions = {}): Promise<{ file: stri
       } else {
         wl = { error: f.twinError ?? 'no comparison model', log: [] };
       }
-      const ok = wl && !('error' in wl) ? wl : null;
-      const placement = ok ? wllamaPlacement([...ok.loadLog, ...ok.deviceLog]) : null;
+      const ok = 'error' in wl ? null : wl;
       const mine = 'error' in ours ? null : ours;
       // A ratio is only a WebGPU-vs-WebGPU figure when llama.cpp really offloaded; otherwise none is given.
       const gpuWl = ok && placement?.offloaded ? ok : null;
@@ -241,14 +193,8 @@ export async function runGpuBench(o: GpuBenchOptions = {}): Promise<{ file: stri
       log(`| ${m.model} | ${adapter.label ?? 'none'}${adapter.software ? ' (software)' : ''} | ${fx(ou?.prefillTokPerS)} | ${fx(ou?.decodeTokPerS, 2)} | ${m.wllamaPlacement ? m.wllamaPlacement.layerDevices.join('+') || '?' : '—'} | ${fx(w?.prefillTokPerS)} | ${fx(w?.decodeTokPerS, 2)} | ${fx(m.decodeRatio, 2)} |`);
     }
     if (o.noWrite) return { file: null, report };
-    const dir = o.outDir ?? join(REPO, 'bench/results');
-    mkdirSync(dir, { recursive: true });
-    const file = join(dir, `webgpu-vs-wllama-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
-    writeFileSync(file, JSON.stringify(report, null, 2) + '\n');
-    log(`wrote ${file}`);
-    return { file, report };
+    return { file: writeBenchReport(o.outDir, 'webgpu-vs-wllama', report, log), report };
   } finally {
-    await browser.close().catch(() => undefined);
-    await server.close();
+    await h.close();
   }
 }

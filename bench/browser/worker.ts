@@ -8,26 +8,24 @@ import { WasmBackend } from '../../src/backends/wasm/wasm-backend.js';
 import { WebGPUBackend } from '../../src/backends/webgpu/webgpu-backend.js';
 import { openModelFile } from '../../src/model/load-model.js';
 import { loadModelWeights } from '../../src/model/load-weights.js';
-import { type SpeedResult, bytesPerToken, measureBackend, measureBandwidth } from '../wasm-measure.js';
+import type { ModelWeights } from '../../src/model/tensor.js';
+import { bytesPerToken, measureBandwidth, measureBest } from '../wasm-measure.js';
 import type { OursGpuRequest, OursGpuResult, OursRequest, OursResult, OursThreadResult, WorkerReply, WorkerRequest } from './protocol.js';
 
-function best(a: SpeedResult | null, s: SpeedResult): SpeedResult {
-  if (!a) return s;
-  const d = s.decodeTokPerS > a.decodeTokPerS ? s : a;
-  const p = s.prefillTokPerS > a.prefillTokPerS ? s : a;
-  return { ...d, prefillMs: p.prefillMs, prefillTokPerS: p.prefillTokPerS };
-}
-
-async function ours(r: OursRequest): Promise<OursResult> {
+/** Fetches and parses the model at `url` (relative to the worker), closing the file. */
+async function fetchWeights(url: string): Promise<{ weights: ModelWeights; fetchAndParseMs: number }> {
   const t0 = performance.now();
-  const file = await openModelFile(new URL(r.url, self.location.href).href);
-  let weights;
+  const file = await openModelFile(new URL(url, self.location.href).href);
   try {
-    weights = await loadModelWeights(file);
+    const weights = await loadModelWeights(file);
+    return { weights, fetchAndParseMs: performance.now() - t0 };
   } finally {
     await file.close();
   }
-  const fetchAndParseMs = performance.now() - t0;
+}
+
+async function ours(r: OursRequest): Promise<OursResult> {
+  const { weights, fetchAndParseMs } = await fetchWeights(r.url);
   const c = weights.config;
   const prompt = Math.min(r.prompt, c.contextLength - r.decode - 32);
   const runs: OursThreadResult[] = [];
@@ -36,9 +34,7 @@ async function ours(r: OursRequest): Promise<OursResult> {
     const b = await WasmBackend.create(weights, { threads, wasmPath: r.wasmPath, maxContext: Math.min(c.contextLength, prompt + r.decode + 64) });
     const createMs = performance.now() - t1;
     try {
-      let s: SpeedResult | null = null;
-      for (let i = 0; i < r.repeat; i++) s = best(s, await measureBackend(b, { prompt, decode: r.decode }));
-      runs.push({ threads, description: b.description, createMs, ...s! });
+      runs.push({ threads, description: b.description, createMs, ...await measureBest(b, { prompt, decode: r.decode }, r.repeat) });
     } finally {
       await b.dispose();
     }
@@ -57,24 +53,15 @@ async function ours(r: OursRequest): Promise<OursResult> {
  * freeSequence / config), which WebGPUBackend implements like WasmBackend.
  */
 async function oursGpu(r: OursGpuRequest): Promise<OursGpuResult> {
-  const t0 = performance.now();
-  const file = await openModelFile(new URL(r.url, self.location.href).href);
-  let weights;
-  try {
-    weights = await loadModelWeights(file);
-  } finally {
-    await file.close();
-  }
-  const fetchAndParseMs = performance.now() - t0;
+  const { weights, fetchAndParseMs } = await fetchWeights(r.url);
   const c = weights.config;
   const prompt = Math.min(r.prompt, c.contextLength - r.decode - 32);
   const t1 = performance.now();
   const b = await WebGPUBackend.create(weights, { allowFallbackAdapter: true, maxSequences: 2, maxContext: Math.min(c.contextLength, prompt + r.decode + 64) });
   const createMs = performance.now() - t1;
   try {
-    let s: SpeedResult | null = null;
-    for (let i = 0; i < r.repeat; i++) s = best(s, await measureBackend(b, { prompt, decode: r.decode }));
-    return { description: b.description, fetchAndParseMs, createMs, bytesPerToken: bytesPerToken(weights, false, prompt + r.decode / 2), ...s! };
+    const s = await measureBest(b, { prompt, decode: r.decode }, r.repeat);
+    return { description: b.description, fetchAndParseMs, createMs, bytesPerToken: bytesPerToken(weights, false, prompt + r.decode / 2), ...s };
   } finally {
     await b.dispose();
   }

@@ -12,12 +12,12 @@ import type { BackendName } from '../backends/backend.js';
 import { BitNetError, abortError, isBitNetError } from '../errors.js';
 import { resolveModelSource } from '../model/load-model.js';
 import type { CapabilityReport } from '../probe/index.js';
-import type { CoreEvent, CoreGenerateRequest, CoreInitOptions, CoreInitResult, CoreMetrics, ModelInfo } from '../worker/protocol.js';
+import type { CoreEvent, CoreInitOptions, CoreInitResult, CoreMetrics, ModelInfo } from '../worker/protocol.js';
 import type { BackendSelection } from '../worker/select-backend.js';
 import { assetBase } from '../worker/assets.js';
 import { chatRequest, chunkStream, collectCompletion, type ChatCompletion, type ChatCompletionCreateParams, type ChatCompletionStream } from './chat.js';
 import type { EngineWarning } from './events.js';
-import { GenerationStream, type GenerationStats, type StreamCache } from './generation.js';
+import { GenerationStream, type GenerationStats } from './generation.js';
 import { badOption, validateEngineOptions, validateGenerateOptions, type EngineOptions, type GenerateOptions, type ResultCacheOptions } from './options.js';
 import { createResultCache, managedResultCache, streamCacheFor, type EngineResultCache, type ResultCacheSetup } from './result-hooks.js';
 import { RecentRequests, type RecentRequest } from './recent-requests.js';
@@ -171,11 +171,7 @@ export class Engine {
       ...(o.stopTokens ? { stopTokens: [...o.stopTokens] } : {}),
       ...pick(o, ['temperature', 'topK', 'topP', 'minP', 'repetitionPenalty', 'repetitionLastN', 'seed', 'addBos', 'priority']),
     };
-    return this.track(new GenerationStream(this.streamContext(), request, o.signal, this.cacheHook(request, o.cache)));
-  }
-
-  private cacheHook(request: CoreGenerateRequest, mode: GenerateOptions['cache']): StreamCache | undefined {
-    return streamCacheFor(this.results, request, mode);
+    return this.track(new GenerationStream(this.streamContext(), request, o.signal, streamCacheFor(this.results, request, o.cache)));
   }
 
   private streamContext(): ConstructorParameters<typeof GenerationStream>[0] {
@@ -204,7 +200,7 @@ export class Engine {
   private async createChat(params: ChatCompletionCreateParams): Promise<ChatCompletion | ChatCompletionStream> {
     this.alive();
     const { request, signal, stream, includeUsage, cache } = chatRequest(params);
-    const gen = this.track(new GenerationStream(this.streamContext(), request, signal, this.cacheHook(request, cache)));
+    const gen = this.track(new GenerationStream(this.streamContext(), request, signal, streamCacheFor(this.results, request, cache)));
     const model = params.model ?? this.model.name;
     if (stream) return chunkStream(gen, model, () => this.backendName, includeUsage);
     return collectCompletion(gen, model);

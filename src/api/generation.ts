@@ -15,6 +15,7 @@
  */
 import type { BackendName } from '../backends/backend.js';
 import { BitNetError, abortError } from '../errors.js';
+import type { ResultAnswer } from '../cache/result-types.js';
 import type { PulledChunk } from '../worker/pull-queue.js';
 import type { CoreGenerateRequest, CoreStarted } from '../worker/protocol.js';
 import type { CoreTransport } from './transport.js';
@@ -52,12 +53,8 @@ export interface GenerationStats {
   readonly originalMessages?: ReadonlyArray<{ readonly role: string; readonly content: string }>;
 }
 
-/** An answer the result cache serves. */
-export interface CachedAnswer {
-  readonly pieces: ReadonlyArray<{ readonly text: string; readonly tokenIds: readonly number[] }>;
-  readonly promptTokens: number;
-  readonly finishReason: 'stop' | 'length';
-  readonly seed: number;
+/** An answer the result cache serves: the stored answer plus where it came from. */
+export interface CachedAnswer extends ResultAnswer {
   readonly cached: 'exact' | 'semantic';
   readonly similarity: number;
   readonly originalPrompt: string | readonly number[];
@@ -67,7 +64,7 @@ export interface CachedAnswer {
 /** The result cache as one request uses it. `lookup` may reject with AbortError only; `save` never throws. */
 export interface StreamCache {
   lookup(signal: AbortSignal): Promise<CachedAnswer | null>;
-  save(answer: { pieces: ReadonlyArray<{ text: string; tokenIds: readonly number[] }>; promptTokens: number; finishReason: 'stop' | 'length'; seed: number }): void;
+  save(answer: ResultAnswer): void;
 }
 
 type Started = { readonly kind: 'live'; readonly id: number; readonly seed: number } | { readonly kind: 'cached'; readonly answer: CachedAnswer };

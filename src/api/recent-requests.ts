@@ -5,15 +5,12 @@
  */
 import type { GenerationStats } from './generation.js';
 
-export interface RecentRequest {
+/** The stats fields a recent request keeps (see `GenerationStats`). */
+type KeptStats = Pick<GenerationStats, 'promptTokens' | 'generatedTokens' | 'ttftMs' | 'prefillTokensPerS' | 'decodeTokensPerS' | 'totalMs'>;
+
+export interface RecentRequest extends KeptStats {
   /** Wall-clock end time (ms since the epoch). */
   readonly endedAt: number;
-  readonly promptTokens: number;
-  readonly generatedTokens: number;
-  readonly ttftMs: number;
-  readonly prefillTokensPerS: number;
-  readonly decodeTokensPerS: number;
-  readonly totalMs: number;
   /** Where the answer came from: null = computed by the model. */
   readonly cached: 'exact' | 'semantic' | null;
 }

@@ -14,8 +14,8 @@
  */
 import { isAbortError } from '../errors.js';
 import { functionEmbedder, type Embedder } from '../embed/embedder.js';
-import { ResultCache, type ResultCacheFilter, type ResultCacheStats, type ResultCacheWarning, type ResultEntryInfo } from '../cache/result-cache.js';
-import { isDeterministic, prepareQuery, type ResultInput, type ResultQuery } from '../cache/result-key.js';
+import { ResultCache, type ResultCacheFilter, type ResultCacheStats, type ResultCacheWarning, type ResultEntryInfo, type ResultHit } from '../cache/result-cache.js';
+import { displayPrompt, isDeterministic, prepareQuery, type ResultInput, type ResultParams, type ResultQuery } from '../cache/result-key.js';
 import { defaultResultStore, memoryResultStore, type ResultStore } from '../cache/result-store.js';
 import type { CoreGenerateRequest } from '../worker/protocol.js';
 import type { CachedAnswer, StreamCache } from './generation.js';
@@ -105,7 +105,7 @@ function inputOf(r: CoreGenerateRequest): ResultInput {
   return { kind: 'prompt', prompt: r.prompt ?? '' };
 }
 
-function answerOf(hit: NonNullable<Awaited<ReturnType<ResultCache['lookup']>>>): CachedAnswer {
+function answerOf(hit: ResultHit): CachedAnswer {
   const r = hit.record;
   let at = 0;
   const pieces = r.pieces.map((text, i) => {
@@ -114,7 +114,7 @@ function answerOf(hit: NonNullable<Awaited<ReturnType<ResultCache['lookup']>>>):
     return { text, tokenIds: ids };
   });
   const input = r.input;
-  const originalPrompt = input.kind === 'prompt' ? input.prompt : input.kind === 'tokens' ? input.tokens : (input.messages.at(-1)?.content ?? '');
+  const originalPrompt = input.kind === 'tokens' ? input.tokens : (displayPrompt(input) ?? '');
   return {
     pieces,
     promptTokens: r.promptTokens,
@@ -133,20 +133,8 @@ export function streamCacheFor(setup: ResultCacheSetup | null, request: CoreGene
   if (!setup || m === 'off') return undefined;
   if (!setup.cacheSampled && !isDeterministic(request)) return undefined;
   const { cache } = setup;
-  const params = {
-    maxTokens: request.maxTokens,
-    maxContext: setup.maxContext,
-    ...(request.stop ? { stop: request.stop } : {}),
-    ...(request.stopTokens ? { stopTokens: request.stopTokens } : {}),
-    ...(request.addBos !== undefined ? { addBos: request.addBos } : {}),
-    ...(request.temperature !== undefined ? { temperature: request.temperature } : {}),
-    ...(request.topK !== undefined ? { topK: request.topK } : {}),
-    ...(request.topP !== undefined ? { topP: request.topP } : {}),
-    ...(request.minP !== undefined ? { minP: request.minP } : {}),
-    ...(request.repetitionPenalty !== undefined ? { repetitionPenalty: request.repetitionPenalty } : {}),
-    ...(request.repetitionLastN !== undefined ? { repetitionLastN: request.repetitionLastN } : {}),
-    ...(request.seed !== undefined ? { seed: request.seed } : {}),
-  };
+  // The request carries every generation parameter; canonicalParams reads only those (not the input or priority).
+  const params: ResultParams = { ...request, maxContext: setup.maxContext };
   let query: ResultQuery | null = null;
   const prepared = prepareQuery(cache.model, inputOf(request), params, cache.embedderId).then((q) => (query = q));
   prepared.catch(() => undefined);

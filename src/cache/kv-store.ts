@@ -48,22 +48,31 @@ export function storageError(e: unknown, what: string): BitNetError {
 
 const stores = new Map<string, UseStore>();
 
+/** idb-keyval's handle on object store `storeName` of database `dbName`, opened once per pair. */
+export function idbUseStore(dbName: string, storeName: string): UseStore {
+  const id = `${dbName}\u0000${storeName}`;
+  let use = stores.get(id);
+  if (!use) {
+    use = createStore(dbName, storeName);
+    stores.set(id, use);
+  }
+  return use;
+}
+
+/** Runs a storage operation; a failure becomes `QUOTA_EXCEEDED` or `STORAGE` naming `what`. */
+export async function guardStorage<T>(what: string, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (e) {
+    throw storageError(e, what);
+  }
+}
+
 /** The idb-keyval store of database `dbName` (opened once per name). */
 export function idbStore(dbName: string = DEFAULT_DB_NAME): KeyValueStore {
   if (!hasIndexedDB()) throw new BitNetError('STORAGE', 'IndexedDB is not available in this environment');
-  let use = stores.get(dbName);
-  if (!use) {
-    use = createStore(dbName, STORE_NAME);
-    stores.set(dbName, use);
-  }
-  const u = use;
-  const wrap = async <T>(what: string, fn: () => Promise<T>): Promise<T> => {
-    try {
-      return await fn();
-    } catch (e) {
-      throw storageError(e, what);
-    }
-  };
+  const u = idbUseStore(dbName, STORE_NAME);
+  const wrap = guardStorage;
   return {
     get: <T>(key: StoreKey) => wrap(`reading ${describeKey(key)}`, () => get<T>(key, u)),
     set: (key, value) => wrap(`writing ${describeKey(key)}`, () => set(key, value, u)),

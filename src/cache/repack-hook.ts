@@ -65,7 +65,7 @@ export function repackCache(store: KeyValueStore, modelKey: string, fingerprint:
     async load(backend, layout) {
       const head = await store.get<unknown>(repackKey(modelKey, backend, layout));
       if (head === undefined) return { miss: 'absent' };
-      if (!isHead(head) || (head as { version?: unknown }).version !== REPACK_RECORD_VERSION || head.fingerprint !== fingerprint || head.layout !== layout) {
+      if (!isHead(head) || head.version !== REPACK_RECORD_VERSION || head.fingerprint !== fingerprint || head.layout !== layout) {
         await clear(backend);
         return { miss: 'stale' };
       }

@@ -92,8 +92,7 @@ export function openRepackStore(model: RepackModelIdentity, cache: boolean | Cac
 export function backendProgress(
   phase: 'repack' | 'upload', fraction: number, total: number, backend: BackendName | null, info?: RepackProgressInfo,
 ): LoadProgress {
-  const p = { phase, loaded: Math.round(fraction * total), total, fraction, backend, ...(phase === 'repack' && info?.skipped ? { skipped: true } : {}) };
-  return p;
+  return { phase, loaded: Math.round(fraction * total), total, fraction, backend, ...(phase === 'repack' && info?.skipped ? { skipped: true } : {}) };
 }
 
 /** `{ repackStore }` for `BackendLoadOptions` when the model has one (see `openRepackStore`), else `{}`. */

@@ -30,7 +30,7 @@ import {
   DEFAULT_RESULT_MAX_BYTES, DEFAULT_RESULT_MAX_ENTRIES, DEFAULT_RESULT_TTL_MS, DEFAULT_SEMANTIC_THRESHOLD,
   type ResultAnswer, type ResultCacheConfig, type ResultCacheFilter, type ResultCacheStats, type ResultCacheWarningCode, type ResultEntryInfo, type ResultHit,
 } from './result-types.js';
-import { VectorIndex } from './vector-index.js';
+import { VectorIndex, normalized } from './vector-index.js';
 
 export {
   DEFAULT_SEMANTIC_THRESHOLD, DEFAULT_RESULT_TTL_MS, DEFAULT_RESULT_MAX_ENTRIES, DEFAULT_RESULT_MAX_BYTES,
@@ -319,11 +319,7 @@ export class ResultCache {
     try {
       const [v] = await this.embedder.embed([q.semanticText], signal);
       if (!(v instanceof Float32Array) || v.length === 0 || !v.every(Number.isFinite)) throw new Error('the embedder returned no usable vector');
-      let s = 0;
-      for (const x of v) s += x * x;
-      if (!(s > 0)) return null;
-      const k = 1 / Math.sqrt(s);
-      q.vector = v.map((x) => x * k);
+      q.vector = normalized(v);
       return q.vector;
     } catch (e) {
       if (isAbortError(e)) throw e;

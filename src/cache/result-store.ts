@@ -9,8 +9,8 @@
  * cache turns both into warnings and misses; they never reach a request). Values are structured
  * clones: what the caller keeps after `put` or gets from `get` is never shared with the store.
  */
-import { createStore, promisifyRequest, type UseStore } from 'idb-keyval';
-import { hasIndexedDB, storageError } from './kv-store.js';
+import { promisifyRequest } from 'idb-keyval';
+import { guardStorage, hasIndexedDB, idbUseStore, storageError } from './kv-store.js';
 
 export const DEFAULT_RESULT_DB = 'bitnet-results';
 const STORE_NAME = 'results';
@@ -27,27 +27,14 @@ export interface ResultStore {
   clear(): Promise<void>;
 }
 
-const stores = new Map<string, UseStore>();
-
 /**
  * The IndexedDB store of database `dbName`.
  * @throws BitNetError STORAGE when this environment has no IndexedDB.
  */
 export function idbResultStore(dbName: string = DEFAULT_RESULT_DB): ResultStore {
   if (!hasIndexedDB()) throw storageError(new Error('IndexedDB is not available in this environment'), 'opening the result cache');
-  let use = stores.get(dbName);
-  if (!use) {
-    use = createStore(dbName, STORE_NAME);
-    stores.set(dbName, use);
-  }
-  const u = use;
-  const wrap = async <T>(what: string, fn: () => Promise<T>): Promise<T> => {
-    try {
-      return await fn();
-    } catch (e) {
-      throw storageError(e, what);
-    }
-  };
+  const u = idbUseStore(dbName, STORE_NAME);
+  const wrap = guardStorage;
   // [model] sorts before [model, anything]; an array sorts after every string, so [model, []] bounds the range.
   const range = (model: string): IDBKeyRange => IDBKeyRange.bound([model], [model, []]);
   return {

@@ -49,7 +49,19 @@ function popcount(x: number): number {
   return (((x + (x >>> 4)) & 0x0f0f0f0f) * 0x01010101) >>> 24;
 }
 
-function normalized(v: ArrayLike<number>): Float32Array | null {
+/** Seeded xorshift32 stream of uniform [0, 1) numbers (deterministic; seed 0 acts as 1). */
+export function xorshift32(seed: number): () => number {
+  let s = seed >>> 0 || 1;
+  return () => {
+    s ^= s << 13;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    return (s >>> 0) / 4294967296;
+  };
+}
+
+/** `v` scaled to unit length; null when its norm is zero or not finite. */
+export function normalized(v: ArrayLike<number>): Float32Array | null {
   let s = 0;
   for (let i = 0; i < v.length; i++) s += v[i]! * v[i]!;
   if (!(s > 0) || !Number.isFinite(s)) return null;
@@ -85,13 +97,7 @@ export class VectorIndex {
     this.fan = Math.min(dims, 256);
     this.planeIdx = new Int32Array(this.bits * this.fan);
     this.planeSign = new Float32Array(this.bits * this.fan);
-    let s = (options.seed ?? 0x9e3779b9) >>> 0 || 1;
-    const rnd = (): number => {
-      s ^= s << 13;
-      s ^= s >>> 17;
-      s ^= s << 5;
-      return (s >>> 0) / 4294967296;
-    };
+    const rnd = xorshift32(options.seed ?? 0x9e3779b9);
     for (let i = 0; i < this.planeIdx.length; i++) {
       this.planeIdx[i] = Math.floor(rnd() * dims);
       this.planeSign[i] = rnd() < 0.5 ? -1 : 1;

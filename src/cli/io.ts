@@ -1,8 +1,10 @@
 /**
- * Output plumbing for the CLI: the streams a command writes to (injectable for tests), JSON
- * printing, the one-line error format, and a progress bar on stderr when it is a terminal.
+ * I/O plumbing for the CLI: the streams a command writes to (injectable for tests), JSON
+ * printing, reading a JSON input file, the one-line error format, and a progress bar on stderr
+ * when it is a terminal.
  */
-import { isAbortError, isBitNetError } from '../errors.js';
+import { readFile } from 'node:fs/promises';
+import { BitNetError, isAbortError, isBitNetError } from '../errors.js';
 
 export interface OutStream {
   write(text: string): unknown;
@@ -33,6 +35,24 @@ export function toJson(value: unknown, indent?: number): string {
 
 export function printJson(io: CliIO, value: unknown): void {
   io.stdout.write(toJson(value) + '\n');
+}
+
+/**
+ * Reads and parses a JSON file named on the command line; the caller checks the value's shape.
+ * @throws BitNetError IO (unreadable file), BAD_INPUT (not JSON)
+ */
+export async function readJsonFile(path: string): Promise<unknown> {
+  let raw: string;
+  try {
+    raw = await readFile(path, 'utf8');
+  } catch (e) {
+    throw new BitNetError('IO', `cannot read ${path}: ${(e as Error).message}`, { cause: e });
+  }
+  try {
+    return JSON.parse(raw) as unknown;
+  } catch (e) {
+    throw new BitNetError('BAD_INPUT', `${path} is not valid JSON: ${(e as Error).message}`, { cause: e });
+  }
 }
 
 /** `bitnet: <code>: <message>` (one line) and the exit status for an error. */

@@ -50,7 +50,7 @@ export function bertNormalize(text: string, o: BertNormalizeOptions): string {
   for (const ch of text) {
     const cp = ch.codePointAt(0)!;
     if (o.cleanText) {
-      if (ch === '\t' || ch === '\n' || ch === '\r' || WHITESPACE.test(ch)) {
+      if (WHITESPACE.test(ch)) {
         out += ' ';
         continue;
       }

@@ -21,6 +21,7 @@
  * `BAD_OPTION`, `BAD_INPUT`, `DISPOSED`, `BACKEND_FAILED` (a run failing after a good probe), and the
  * read errors (`NETWORK`, `HTTP_STATUS`, `IO`).
  */
+import { badOption } from '../api/options.js';
 import { sha256Hex } from '../cache/sha256.js';
 import { abortError, BitNetError, throwIfAborted } from '../errors.js';
 import type { Embedder } from './embedder.js';
@@ -62,10 +63,6 @@ export interface OnnxEmbedder extends Embedder {
 
 const PREFERRED_OUTPUTS = ['sentence_embedding', 'sentence_embeddings', 'embeddings', 'text_embeds', 'last_hidden_state', 'token_embeddings'];
 const INPUTS = ['input_ids', 'attention_mask', 'token_type_ids'] as const;
-
-function badOption(option: string, message: string): BitNetError {
-  return new BitNetError('BAD_OPTION', `${option}: ${message}`, { details: { option } });
-}
 
 /** Resolves with `p`, or rejects with AbortError as soon as `signal` fires. */
 function raceAbort<T>(p: Promise<T>, signal?: AbortSignal): Promise<T> {

@@ -11,7 +11,7 @@ import type { EngineWarning, LoadProgress } from '../api/events.js';
 import type { CapabilityReport } from '../probe/index.js';
 import type { ChatMessage } from '../model/tokenizer/index.js';
 import type { Architecture } from '../model/tensor.js';
-import type { SchedulerStats } from '../runtime/scheduler.js';
+import type { RequestPriority, SchedulerStats } from '../runtime/scheduler.js';
 import type { SamplingOptions } from '../runtime/sampler.js';
 import type { BackendSelection } from './select-backend.js';
 import type { PullResult } from './pull-queue.js';
@@ -78,7 +78,7 @@ export interface CoreGenerateRequest extends SamplingOptions {
   readonly stop?: readonly string[];
   readonly stopTokens?: readonly number[];
   /** Scheduling class (default 'interactive'). */
-  readonly priority?: 'interactive' | 'background';
+  readonly priority?: RequestPriority;
 }
 
 export interface CoreStarted {

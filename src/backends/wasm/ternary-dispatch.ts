@@ -36,7 +36,8 @@ export function runTernary(rt: WasmRuntime, job: number, d: TJobDesc, lut: numbe
       act: d.act + t0 * d.colsPad * 2,
       actScale: d.actScale + t0 * 4,
       lut: useLut ? lut : 0,
-      mats: d.mats.map((x) => {
+      // The first block (the only one in a decode step without the table) uses `d.mats` as is.
+      mats: t0 === 0 ? d.mats : d.mats.map((x) => {
         const nblk = x.blockChunks ? Math.ceil(nChunks / x.blockChunks) : 1;
         return { ...x, blkSum: x.blkSum + t0 * nblk * 4, out: x.out + t0 * x.ldo * 4 };
       }),

@@ -43,7 +43,7 @@ export interface WebGPULoadOptions extends BackendLoadOptions {
    * token). Any power of two ≤ 256.
    */
   readonly lanes?: number;
-  /** Token counts per chunk up to this use GEMV, larger ones the tiled GEMM (default 3). */
+  /** Token counts per chunk up to this use GEMV, larger ones the tiled GEMM (default GEMV_MAX_TOKENS = 3). */
   readonly gemvMaxTokens?: number;
   /** Caps the bytes of any one binding (tests force sharding with it). */
   readonly bindingLimit?: number;
@@ -140,10 +140,9 @@ export class WebGPUBackend implements Backend {
       throwIfAborted(o.signal);
       device.pushErrorScope('out-of-memory');
       device.pushErrorScope('validation');
-      const gemvMaxTokens = o.gemvMaxTokens ?? 3;
       const prepacked = await prepackedP;
       const model = GpuModel.create(ks, plan, weights, {
-        gemvMaxTokens, ...(o.signal ? { signal: o.signal } : {}), ...(o.onProgress ? { onProgress: o.onProgress } : {}),
+        ...(o.gemvMaxTokens !== undefined ? { gemvMaxTokens: o.gemvMaxTokens } : {}), ...(o.signal ? { signal: o.signal } : {}), ...(o.onProgress ? { onProgress: o.onProgress } : {}),
         ...(prepacked ? { prepacked } : {}), keepRepacked: o.repackStore !== undefined,
       });
       const validation = await device.popErrorScope();

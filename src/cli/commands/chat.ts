@@ -8,13 +8,12 @@
  * (`stream: true`); with --json the `chat.completion` object is printed (choices, usage, stats).
  * Without --max-tokens the reply runs until the model ends its turn or the context is full.
  */
-import { readFile } from 'node:fs/promises';
 import type { ChatCompletionCreateParams, ChatCompletionMessageParam } from '../../api/chat.js';
 import { BitNetError } from '../../errors.js';
 import { badOption, getFlag, getFloat, getInt, getMulti, getString, parseArgs, requireString } from '../args.js';
 import { openEngine } from '../engine-session.js';
-import { printJson, type CliIO } from '../io.js';
-import { checkOptions } from './generate.js';
+import { printJson, readJsonFile, type CliIO } from '../io.js';
+import { checkOptions, numeric } from './generate.js';
 
 const SPEC = {
   model: 'string', user: 'string', system: 'string', messages: 'string', 'max-tokens': 'string', temperature: 'string',
@@ -27,18 +26,7 @@ export const CHAT_USAGE =
 
 /** Reads a JSON array of `{ role, content }` messages. @throws BitNetError IO / BAD_INPUT */
 async function readMessages(path: string): Promise<ChatCompletionMessageParam[]> {
-  let raw: string;
-  try {
-    raw = await readFile(path, 'utf8');
-  } catch (e) {
-    throw new BitNetError('IO', `cannot read ${path}: ${(e as Error).message}`, { cause: e });
-  }
-  let v: unknown;
-  try {
-    v = JSON.parse(raw);
-  } catch (e) {
-    throw new BitNetError('BAD_INPUT', `${path}: not JSON (${(e as Error).message})`, { cause: e });
-  }
+  const v = await readJsonFile(path);
   if (!Array.isArray(v) || v.some((m) => typeof m !== 'object' || m === null || typeof (m as { role?: unknown }).role !== 'string')) {
     throw new BitNetError('BAD_INPUT', `${path}: expected a JSON array of { "role": ..., "content": ... } objects`);
   }
@@ -56,7 +44,7 @@ export async function runChat(argv: readonly string[], io: CliIO): Promise<numbe
   const topP = getFloat(a, 'top-p');
   const seed = getInt(a, 'seed');
   const stop = getMulti(a, 'stop');
-  checkOptions({ ...(maxTokens !== undefined ? { maxTokens } : {}), ...(temperature !== undefined ? { temperature } : {}), ...(topP !== undefined ? { topP } : {}), ...(seed !== undefined ? { seed } : {}), ...(stop.length ? { stop } : {}) });
+  checkOptions({ ...numeric('maxTokens', maxTokens), ...numeric('temperature', temperature), ...numeric('topP', topP), ...numeric('seed', seed), ...(stop.length > 0 ? { stop } : {}) });
   const system = getString(a, 'system');
   const messages: ChatCompletionMessageParam[] = [
     ...(system !== undefined ? [{ role: 'system' as const, content: system }] : []),

@@ -94,6 +94,7 @@ export function checkOptions(options: GenerateOptions): void {
   }
 }
 
-function numeric<K extends string>(key: K, v: number | undefined): Partial<Record<K, number>> {
+/** `{ [key]: v }`, or `{}` when the flag was not given. */
+export function numeric<K extends string>(key: K, v: number | undefined): Partial<Record<K, number>> {
   return v === undefined ? {} : ({ [key]: v } as Record<K, number>);
 }

@@ -4,30 +4,18 @@
  * array of id arrays, in input order. No BOS unless --bos; special-token text (e.g. `<|eot_id|>`)
  * is plain text unless --parse-special. Only the GGUF metadata is read, not the weights.
  */
-import { readFile } from 'node:fs/promises';
 import { BitNetError } from '../../errors.js';
 import { openModelFile } from '../../model/load-model.js';
 import { createTokenizer } from '../../model/tokenizer/index.js';
 import { badOption, getFlag, getString, parseArgs, requireString } from '../args.js';
-import { printJson, type CliIO } from '../io.js';
+import { printJson, readJsonFile, type CliIO } from '../io.js';
 
 const SPEC = { model: 'string', text: 'string', 'json-input': 'string', bos: 'boolean', 'parse-special': 'boolean' } as const;
 
 export const TOKENIZE_USAGE = 'bitnet tokenize --model <path|url|default> (--text TEXT | --json-input FILE) [--bos] [--parse-special]';
 
 async function readInputs(path: string): Promise<string[]> {
-  let raw: string;
-  try {
-    raw = await readFile(path, 'utf8');
-  } catch (e) {
-    throw new BitNetError('IO', `cannot read ${path}: ${(e as Error).message}`, { cause: e });
-  }
-  let v: unknown;
-  try {
-    v = JSON.parse(raw);
-  } catch (e) {
-    throw new BitNetError('BAD_INPUT', `${path} is not valid JSON: ${(e as Error).message}`, { cause: e });
-  }
+  const v = await readJsonFile(path);
   if (!Array.isArray(v) || v.some((s) => typeof s !== 'string')) throw new BitNetError('BAD_INPUT', `${path} must hold a JSON array of strings`);
   return v as string[];
 }
