@@ -20,7 +20,7 @@
  * (384 = a MiniLM-class sentence embedder; 2560 = engine.embed of BitNet b1.58 2B-4T.)
  * Writes bench/results/result-cache-<timestamp>.json and prints the JSON.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { arg, flag, listArg, numArg, writeBenchReport } from './cli.js';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { ResultCache } from '../src/cache/result-cache.js';
@@ -130,24 +130,22 @@ export async function runResultCacheBench(o: ResultCacheBenchOptions = {}) {
     results,
   };
   if (!o.noWrite) {
-    const dir = o.outDir ?? fileURLToPath(new URL('./results/', import.meta.url));
-    mkdirSync(dir, { recursive: true });
-    writeFileSync(`${dir}/result-cache-${report.date.replace(/[:.]/g, '-')}.json`, JSON.stringify(report, null, 2) + '\n');
+    writeBenchReport(o.outDir, 'result-cache', report, () => undefined);
   }
   return report;
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
-  const arg = (name: string): string | undefined => {
-    const i = process.argv.indexOf(`--${name}`);
-    return i >= 0 ? process.argv[i + 1] : undefined;
-  };
+  const sizes = listArg('sizes')?.map(Number);
+  const dims = listArg('dims')?.map(Number);
+  const queries = numArg('queries');
+  const outDir = arg('out');
   const report = await runResultCacheBench({
-    ...(arg('sizes') ? { sizes: arg('sizes')!.split(',').map(Number) } : {}),
-    ...(arg('dims') ? { dims: arg('dims')!.split(',').map(Number) } : {}),
-    ...(arg('queries') ? { queries: Number(arg('queries')) } : {}),
-    ...(arg('out') ? { outDir: arg('out')! } : {}),
-    noWrite: process.argv.includes('--no-write'),
+    ...(sizes ? { sizes } : {}),
+    ...(dims ? { dims } : {}),
+    ...(queries !== undefined ? { queries } : {}),
+    ...(outDir ? { outDir } : {}),
+    noWrite: flag('no-write'),
   });
   console.log(JSON.stringify(report, null, 2));
 }

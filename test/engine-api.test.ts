@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createEngine, type Engine, type GenerationEvent, type ChatCompletionChunk } from '../src/index.js';
 import { makeFixture } from '../src/model/fixtures.js';
 import { isAbortError } from '../src/errors.js';
+import { collectStream } from './helpers/collect-stream.js';
 
 let fixture: Uint8Array;
 let engine: Engine;
@@ -15,16 +16,7 @@ afterAll(async () => {
   await engine?.dispose();
 });
 
-async function collect(it: AsyncIterable<GenerationEvent>): Promise<{ text: string; ids: number[]; end: Extract<GenerationEvent, { done: true }> }> {
-  let text = '';
-  const ids: number[] = [];
-  for await (const e of it) {
-    if (e.done) return { text, ids, end: e };
-    text += e.text;
-    ids.push(...e.tokenIds);
-  }
-  throw new Error('stream ended without stats');
-}
+const collect = collectStream;
 
 describe('createEngine options', () => {
   it('rejects unknown and malformed options with BAD_OPTION naming the option', async () => {
