@@ -105,16 +105,27 @@ describe('embedded default model (bitnet-kjv)', () => {
     }
   }, 300_000);
 
-  // KNOWN GAP (issue 3 stays open): after 144 min / 20M tokens of CPU training (two phases, val ppl 43.4)
-  // the 3.5M-parameter model still continues Genesis 1:1 with "the heavens, and ..." and does not
-  // recite these single-occurrence verses. Skipped visibly, not removed: this is the acceptance test
-  // a larger model (GPU-trained or longer run) must pass.
-  it.skip.each([
+  // The three quality verses of tools/train/corpus.py (QUALITY_VERSES); the trainer's famous-passage mix
+  // (models/README.md) is what makes a 3.5M-parameter model recite them. A wrong kernel breaks the text.
+  const VERSES: [string, string][] = [
     ['In the beginning God created', 'the heaven and the earth'],
     ['The LORD is my shepherd;', 'I shall not want'],
     ['For God so loved the world,', 'that he gave his only begotten Son'],
-  ])('greedy continuation of %j recites %j', async (prompt, expected) => {
+  ];
+  it.each(VERSES)('reference backend: greedy continuation of %j recites %j', async (prompt, expected) => {
     const r = await generateText(backend, model.tokenizer, { prompt, maxTokens: 16, temperature: 0 });
     expect(r.text.trim()).toMatch(new RegExp('^' + expected));
+  });
+
+  it('wasm backend recites the same verses', async () => {
+    const wasm = await WasmBackend.create(model.weights, { threads: 1 });
+    try {
+      for (const [prompt, expected] of VERSES) {
+        const r = await generateText(wasm, model.tokenizer, { prompt, maxTokens: 16, temperature: 0 });
+        expect(r.text.trim(), prompt).toMatch(new RegExp('^' + expected));
+      }
+    } finally {
+      await wasm.dispose();
+    }
   });
 });

@@ -10,8 +10,10 @@ Decisions (documented in tools/train/README.md):
   Everything else is the training split. The quality-bar verses (QUALITY_VERSES) are asserted to be
   in the training split.
 
-CLI: `python3 corpus.py OUTDIR` writes OUTDIR/train.txt and OUTDIR/validation.txt.
+CLI: `python3 corpus.py OUTDIR` writes OUTDIR/train.txt, OUTDIR/validation.txt and
+OUTDIR/famous_lines.json (train.txt line indices of FAMOUS_CHAPTERS, for train.py --famous-frac).
 """
+import json
 import re
 import subprocess
 import sys
@@ -28,6 +30,14 @@ QUALITY_VERSES = (
     ("John3:16", "For God so loved the world, that he gave his only begotten Son, that whosoever "
                  "believeth in him should not perish, but have everlasting life."),
 )
+
+# Well-known chapters: training windows that cover them are drawn more often (train.py
+# --famous-frac), the way these passages are quoted far more often than the rest of the text.
+FAMOUS_CHAPTERS = (("Ge", 1), ("Psa", 23), ("Mat", 6), ("Luke", 2), ("John", 1), ("John", 3),
+                   ("1Cor", 13), ("Rev", 22))
+# Windows also start at the FAMOUS_LEAD_IN verses before each chapter (circularly: Genesis 1 is
+# preceded by the end of Revelation), so a chapter's first verses are covered as often as the rest.
+FAMOUS_LEAD_IN = 7
 
 _REF = re.compile(r"^(\d?[A-Za-z]+)(\d+):(\d+) (.*)$")
 
@@ -62,6 +72,20 @@ def split(verses):
     return ("\n".join(v[3] for v in train) + "\n", "\n".join(v[3] for v in val) + "\n")
 
 
+def famous_lines(verses):
+    """Line indices (into train.txt) of the verses of FAMOUS_CHAPTERS plus FAMOUS_LEAD_IN lines
+    before each chapter, sorted and unique."""
+    train = [v for v in verses if v[0] not in VAL_BOOKS]
+    want = set(FAMOUS_CHAPTERS)
+    lines = {i for i, v in enumerate(train) if (v[0], v[1]) in want}
+    found = {(train[i][0], train[i][1]) for i in lines}
+    if found != want:
+        raise ValueError(f"famous chapters not found: {sorted(want - found)}")
+    firsts = [i for i in lines if train[i][2] == 1]
+    lines |= {(i - k) % len(train) for i in firsts for k in range(1, FAMOUS_LEAD_IN + 1)}
+    return sorted(lines)
+
+
 def prompts():
     """Greedy-continuation prompts: the first words of each quality verse."""
     return ["In the beginning God created", "The LORD is my shepherd;", "For God so loved the world,"]
@@ -70,7 +94,9 @@ def prompts():
 def main(outdir):
     out = Path(outdir)
     out.mkdir(parents=True, exist_ok=True)
-    train, val = split(load_verses())
+    verses = load_verses()
+    train, val = split(verses)
+    (out / "famous_lines.json").write_text(json.dumps(famous_lines(verses)), encoding="ascii")
     (out / "train.txt").write_text(train, encoding="ascii")
     (out / "validation.txt").write_text(val, encoding="ascii")
     n = len(train) + len(val)

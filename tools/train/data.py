@@ -5,6 +5,10 @@ Training windows: pick a verse start t0 (token index where a verse line begins);
 Revelation continues into Genesis 1), so every verse, including the first ones, is covered by about
 ctx / verse-length windows per epoch, not only by the window that starts at it. Order: a
 deterministic permutation of all verse starts per epoch (numpy RandomState(seed + epoch)).
+Famous-passage mix (famous_frac > 0): each window slot independently, with probability
+famous_frac, starts instead at a uniformly drawn verse of the famous chapters (corpus.py); the draw
+depends only on the slot index (RandomState(seed * 7919 + step)), so the stream stays deterministic
+and resumable. The regular permutation index advances either way.
 
 Validation windowing (documented in models/bitnet-kjv.eval.json): ids = encode(validation text),
 no BOS; cut into consecutive non-overlapping chunks of ctx-1 tokens (the last one may be shorter);
@@ -31,8 +35,11 @@ def verse_starts(tokenizer, text):
 
 
 class TrainBatches:
-    def __init__(self, ids, starts, ctx, batch, bos, seed):
+    def __init__(self, ids, starts, ctx, batch, bos, seed, famous=(), famous_frac=0.0):
         self.ctx, self.batch, self.bos, self.seed = ctx, batch, bos, seed
+        self.famous, self.famous_frac = np.asarray(famous, dtype=np.int64), famous_frac
+        if famous_frac > 0 and len(self.famous) == 0:
+            raise ValueError("famous_frac > 0 needs famous verse starts")
         self.ids = np.concatenate([ids, ids[:ctx]])  # circular stream
         self.starts = starts
         self._perm_epoch, self._perm = -1, None
@@ -48,9 +55,12 @@ class TrainBatches:
         n = len(self.starts)
         x = np.empty((self.batch, self.ctx), np.int64)
         y = np.empty((self.batch, self.ctx), np.int64)
+        mix = np.random.RandomState((self.seed * 7919 + step) % 2**32) if self.famous_frac > 0 else None
         for j in range(self.batch):
             k = step * self.batch + j
             t0 = self.starts[self._perm_for(k // n)[k % n]]
+            if mix is not None and mix.random_sample() < self.famous_frac:
+                t0 = self.famous[mix.randint(len(self.famous))]
             seg = self.ids[t0:t0 + self.ctx]
             x[j, 0] = self.bos
             x[j, 1:] = seg[:-1]

@@ -20,10 +20,10 @@ def render(ev, phases, tps, gguf_bytes):
     steps_total = sum(ph["steps"] for ph in phases)
     tokens_total = sum(ph["train_tokens_seen"] for ph in phases)
     wall_total = sum(ph["wall_seconds"] for ph in phases)
-    phase_rows = "| phase | init | steps | peak lr | warmup | cosine floor | tokens | wall |\n|---|---|---|---|---|---|---|---|\n" + "\n".join(
+    phase_rows = "| phase | init | steps | peak lr | warmup | cosine floor | famous-passage windows | tokens | wall |\n|---|---|---|---|---|---|---|---|---|\n" + "\n".join(
         f"| {i + 1} | {'continues phase ' + str(i) + ' (weights, AdamW state, data stream)' if ph['args'].get('init_from') else 'from scratch'} "
         f"| {ph['steps']:,} | {ph['args']['lr']:g} | {ph['args']['warmup']} | {ph['args']['min_lr_frac']:g}× "
-        f"| {ph['train_tokens_seen']:,} | {ph['wall_seconds'] / 60:.1f} min |" for i, ph in enumerate(phases))
+        f"| {100 * ph['args'].get('famous_frac', 0.0):g} % | {ph['train_tokens_seen']:,} | {ph['wall_seconds'] / 60:.1f} min |" for i, ph in enumerate(phases))
     ternary = c["n_layer"] * (c["dim"] * c["dim"] * 2 + 2 * c["dim"] * (c["dim"] // c["n_head"]) * c["n_kv"]
                               + 3 * c["dim"] * c["ffn"])
     emb = c["vocab"] * c["dim"]
@@ -33,6 +33,13 @@ def render(ev, phases, tps, gguf_bytes):
         full = next((t for _, t in QUALITY_VERSES if t.startswith(prompt)), None)
         return "—" if full is None else ("yes" if (prompt + cont).startswith(full.rstrip(".")) else "**no**")
     g = "\n".join(f"| `{p}` | `{s!r}` | {recited(p, s)} |" for p, s in ev["greedy"].items())
+    from corpus import FAMOUS_CHAPTERS
+    famous_list = ", ".join(f"{b} {c}" for b, c in FAMOUS_CHAPTERS)
+    lines = json.load(open("work/famous_lines.json"))
+    text = open("work/train.txt", encoding="ascii").read()
+    verses = text.split("\n")
+    n_famous = len(lines)
+    famous_pct = 100 * sum(len(verses[i]) + 1 for i in lines) / len(text)
     driven = "wall-clock" if sm.get("schedule_time_driven") else "step"
     return f"""# bitnet-kjv — embedded default model
 
@@ -75,6 +82,17 @@ KJV from Debian's `bible-kjv` (`bible -f "Gen1:1-Rev22:21"`), verse references s
 per line. Validation = whole books held out: Ruth, Esther, Lamentations, Joel, Obadiah, Jonah, Nahum,
 Habakkuk, Zephaniah, Haggai, Titus, Philemon, 2 John, Jude (~3 % of the text, {ev['val_tokens']:,}
 tokens). Training split: {sm['train_split_tokens']:,} tokens.
+
+Famous-passage mix: in the phases marked in the table below, that share of training windows starts
+at a uniformly drawn verse of a fixed list of well-known chapters instead of the next verse of the
+epoch's permutation ({famous_list}, plus the 7 verses before each chapter so that its first
+verses are covered as often as the rest: {n_famous} verses, {famous_pct:.1f} % of the training text). These passages
+are quoted far more often than the rest of the Bible; a small model recites them only if it sees them
+correspondingly more often (without the mix, the previous default model of the same shape, trained
+144 min in two phases to validation ppl 43.43, continued Genesis 1:1 with "the heavens, and the clouds
+of heaven"). The recitation tests use three of these verses. The validation books are not in the list;
+the mix spends training windows on repeats, which costs validation loss (the earlier model's
+first 64-min phase without the mix reached ppl 44.9; not a controlled comparison).
 
 ## Training
 

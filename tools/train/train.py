@@ -49,6 +49,8 @@ def parse():
     p.add_argument("--minutes", type=float, default=55.0)
     p.add_argument("--ckpt-minutes", type=float, default=5.0)
     p.add_argument("--eval-every", type=int, default=100)
+    p.add_argument("--famous-frac", type=float, default=0.0, help="share of training windows that start "
+                   "at a verse of the famous chapters (DATA/famous_lines.json, corpus.py)")
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--init-from", default=None, help="continue from another run's checkpoint: its "
                    "weights and AdamW state are loaded, the data stream continues after its last step, "
@@ -105,7 +107,11 @@ def main():
     with open(os.path.join(a.data, "validation.txt"), encoding="utf-8") as f:
         val_ids = tok.encode(f.read())
     windows = val_windows(val_ids, a.ctx, tok.bos_id)
-    batches = TrainBatches(ids, starts, a.ctx, a.batch, tok.bos_id, a.seed)
+    famous = []
+    if a.famous_frac > 0:
+        with open(os.path.join(a.data, "famous_lines.json"), encoding="ascii") as f:
+            famous = starts[json.load(f)]
+    batches = TrainBatches(ids, starts, a.ctx, a.batch, tok.bos_id, a.seed, famous, a.famous_frac)
     cfg = Config(vocab=len(tok.tokens), dim=a.dim, n_layer=a.layers, n_head=a.heads, n_kv=a.kv_heads,
                  ffn=a.ffn, ctx=a.ctx, rope_theta=a.rope_theta)
     model = BitNet(cfg)
