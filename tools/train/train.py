@@ -49,6 +49,8 @@ def parse():
     p.add_argument("--minutes", type=float, default=55.0)
     p.add_argument("--ckpt-minutes", type=float, default=5.0)
     p.add_argument("--eval-every", type=int, default=100)
+    p.add_argument("--replay-lr", default=None, help="lr.tsv of an earlier run: use its per-step learning "
+                   "rates and stop after its last step, instead of the warmup/cosine schedule and the clock")
     p.add_argument("--famous-frac", type=float, default=0.0, help="share of training windows that start "
                    "at a verse of the famous chapters (DATA/famous_lines.json, corpus.py)")
     p.add_argument("--threads", type=int, default=2)
@@ -73,6 +75,18 @@ def lr_at(step, p, a):
     p0 = a.warmup / a.steps
     t = min(1.0, max(0.0, (p - p0) / (1 - p0)))
     return a.lr * (a.min_lr_frac + (1 - a.min_lr_frac) * 0.5 * (1 + math.cos(math.pi * t)))
+
+
+def load_lr(path):
+    """Per-step learning rates from an lr.tsv ("step<TAB>lr" lines, steps 0, 1, 2, ... in order)."""
+    rates = []
+    with open(path, encoding="ascii") as f:
+        for line in f:
+            s, v = line.split("\t")
+            if int(s) != len(rates):
+                raise ValueError(f"{path}: expected step {len(rates)}, got {s}")
+            rates.append(float(v))
+    return rates
 
 
 @torch.no_grad()
@@ -150,12 +164,13 @@ def main():
     t_start, t_ckpt, t_log, tok_log = time.time() - elapsed, time.time(), time.time(), 0
     model.train()
     lr_log = open(os.path.join(a.out, "lr.tsv"), "a", buffering=1)
+    replay = load_lr(a.replay_lr) if a.replay_lr else None
     while True:
         p = progress(step, time.time() - t_start, a)
-        if p >= 1.0:
+        if (step >= len(replay)) if replay is not None else p >= 1.0:
             break
-        lr = lr_at(step, p, a)
-        lr_log.write(f"{step}\t{lr:.9g}\n")
+        lr = replay[step] if replay is not None else lr_at(step, p, a)
+        lr_log.write(f"{step}\t{lr!r}\n")
         for g in opt.param_groups:
             g["lr"] = lr
         x, y = batches.get(data_offset + step)
@@ -179,7 +194,7 @@ def main():
         if time.time() - t_ckpt > a.ckpt_minutes * 60:
             save(False)
             t_ckpt = time.time()
-    time_driven = step < a.steps
+    time_driven = step < a.steps and replay is None
     say(f"schedule finished at step {step} ({'wall-clock' if time_driven else 'step'}-driven)")
     save(True)
     shadow = evaluate(model, windows, False) if a.final_eval else None
