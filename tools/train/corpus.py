@@ -91,6 +91,13 @@ def prompts():
     return ["In the beginning God created", "The LORD is my shepherd;", "For God so loved the world,"]
 
 
+# Further greedy samples for the model card: other well-known verses (some inside, some outside the
+# famous chapters) and openings from the held-out validation books, to show what the model does
+# beyond the memorised passages.
+SAMPLE_PROMPTS = ("In the beginning was the Word,", "Give us this day", "Blessed are the meek:",
+                  "Vanity of vanities,", "And Ruth said,", "And the word of the LORD came unto Jonah")
+
+
 def main(outdir):
     out = Path(outdir)
     out.mkdir(parents=True, exist_ok=True)

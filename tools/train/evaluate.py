@@ -24,7 +24,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from bpe import Tokenizer  # noqa: E402
-from corpus import prompts  # noqa: E402
+from corpus import SAMPLE_PROMPTS, prompts  # noqa: E402
 from data import WINDOWING, val_windows  # noqa: E402
 from gguf_io import Reader  # noqa: E402
 
@@ -170,7 +170,7 @@ def main():
         res.update({"checkpoint_step": step, "shadow_mean_loss": sh, "shadow_ppl": math.exp(sh),
                     "shadow_note": "full-precision shadow weights, no activation/weight quantization",
                     "fakequant_mean_loss": fq, "fakequant_ppl": math.exp(fq)})
-    res["greedy"] = {pr: tm.greedy(pr) for pr in prompts()}
+    res["greedy"] = {pr: tm.greedy(pr) for pr in prompts() + list(SAMPLE_PROMPTS)}
     with open(a.out, "w") as f:
         json.dump(res, f, indent=1)
     print(json.dumps({k: v for k, v in res.items() if k not in ("window_losses", "val_first_ids", "windowing")}, indent=1))

@@ -130,6 +130,10 @@ The SDK test recomputes the ternary mean loss with the TypeScript reference back
 |--------|--------------|-------------------|
 {g}
 
+"Recites" is judged for the three quality verses only (`corpus.py`, tested in `npm test`). Of the other
+prompts, John 1:1 and Matthew 6:11 lie in the famous chapters; Matthew 5:5 and Ecclesiastes 1:2 do
+not, and the model does not recite them; Ruth and Jonah are validation books, never seen in training.
+
 ## Limitations
 
 Tiny model, tiny corpus: it imitates KJV phrasing, repeats itself, and knows nothing outside the
