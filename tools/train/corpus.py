@@ -75,7 +75,7 @@ def split(verses):
 def famous_lines(verses):
     """Line indices (into train.txt) of the verses of FAMOUS_CHAPTERS plus FAMOUS_LEAD_IN lines
     before each chapter, sorted and unique."""
-    train = [v for v in verses if v[0] not in VAL_BOOKS]
+    train = train_verses(verses)
     want = set(FAMOUS_CHAPTERS)
     lines = {i for i, v in enumerate(train) if (v[0], v[1]) in want}
     found = {(train[i][0], train[i][1]) for i in lines}

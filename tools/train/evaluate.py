@@ -24,7 +24,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from bpe import Tokenizer  # noqa: E402
-from corpus import SAMPLE_PROMPTS, prompts  # noqa: E402
+from corpus import QUALITY_VERSES, SAMPLE_PROMPTS, prompts  # noqa: E402
 from data import WINDOWING, val_windows  # noqa: E402
 from gguf_io import Reader  # noqa: E402
 
@@ -128,6 +128,17 @@ class TernaryModel:
                 break
         return self.tok.decode(ids[n0:])
 
+    def continuation_probs(self, prompt, text):
+        """Teacher-forced probability of each token of `text` after BOS + `prompt` (text starts with
+        prompt and the prompt's tokens are a prefix of the text's): [[token, p], ...]."""
+        p_ids, ids = [self.bos] + self.tok.encode(prompt), [self.bos] + self.tok.encode(text)
+        if ids[:len(p_ids)] != p_ids:
+            raise ValueError(f"prompt {prompt!r} does not tokenize as a prefix of {text!r}")
+        lg = self.logits(ids[:-1])
+        pr = np.exp(lg - lg.max(-1, keepdims=True))
+        pr /= pr.sum(-1, keepdims=True)
+        return [[self.tok.decode([t]), round(float(pr[j - 1, t]), 4)] for j, t in enumerate(ids) if j >= len(p_ids)]
+
 
 def shadow_losses(ckpt, windows):
     import torch
@@ -171,6 +182,8 @@ def main():
                     "shadow_note": "full-precision shadow weights, no activation/weight quantization",
                     "fakequant_mean_loss": fq, "fakequant_ppl": math.exp(fq)})
     res["greedy"] = {pr: tm.greedy(pr) for pr in prompts() + list(SAMPLE_PROMPTS)}
+    res["quality_token_probs"] = {pr: tm.continuation_probs(pr, text)
+                                  for pr, (_, text) in zip(prompts(), QUALITY_VERSES)}
     with open(a.out, "w") as f:
         json.dump(res, f, indent=1)
     print(json.dumps({k: v for k, v in res.items() if k not in ("window_losses", "val_first_ids", "windowing")}, indent=1))

@@ -33,7 +33,7 @@ def render(ev, phases, tps, gguf_bytes):
         full = next((t for _, t in QUALITY_VERSES if t.startswith(prompt)), None)
         return "—" if full is None else ("yes" if (prompt + cont).startswith(full.rstrip(".")) else "**no**")
     g = "\n".join(f"| `{p}` | `{s!r}` | {recited(p, s)} |" for p, s in ev["greedy"].items())
-    from corpus import FAMOUS_CHAPTERS
+    from corpus import FAMOUS_CHAPTERS, FAMOUS_LEAD_IN as lead_in
     famous_list = ", ".join(f"{b} {c}" for b, c in FAMOUS_CHAPTERS)
     lines = json.load(open("work/famous_lines.json"))
     text = open("work/train.txt", encoding="ascii").read()
@@ -85,14 +85,16 @@ tokens). Training split: {sm['train_split_tokens']:,} tokens.
 
 Famous-passage mix: in the phases marked in the table below, that share of training windows starts
 at a uniformly drawn verse of a fixed list of well-known chapters instead of the next verse of the
-epoch's permutation ({famous_list}, plus the 7 verses before each chapter so that its first
+epoch's permutation ({famous_list}, plus the {lead_in} verses before each chapter so that its first
 verses are covered as often as the rest: {n_famous} verses, {famous_pct:.1f} % of the training text). These passages
 are quoted far more often than the rest of the Bible; a small model recites them only if it sees them
-correspondingly more often (without the mix, the previous default model of the same shape, trained
-144 min in two phases to validation ppl 43.43, continued Genesis 1:1 with "the heavens, and the clouds
-of heaven"). The recitation tests use three of these verses. The validation books are not in the list;
-the mix spends training windows on repeats, which costs validation loss (the earlier model's
-first 64-min phase without the mix reached ppl 44.9; not a controlled comparison).
+correspondingly more often. Without the mix, the previous default model of the same shape (commit
+a3d1550, 144 min in two phases) reached validation ppl 43.43 but continued Genesis 1:1 with "the
+heavens, and the clouds of heaven", giving " heaven" p = 0.047; its first 64-min phase (commit
+7fd74ed) reached ppl 44.9. Reproduce with `git show a3d1550:models/bitnet-kjv.gguf > /tmp/old.gguf &&
+python3 evaluate.py --gguf /tmp/old.gguf --ckpt '' --out /tmp/old.json` (`ternary_ppl`,
+`quality_token_probs`). So the mix costs validation loss (not a controlled comparison: different
+run lengths). The recitation tests use three of these verses; the validation books are not in the list.
 
 ## Training
 
