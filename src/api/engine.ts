@@ -288,14 +288,19 @@ export async function createEngine(options?: EngineOptions): Promise<Engine> {
   // each warning is delivered once (by index) and progress ends with exactly one 'ready'.
   const delivered = new Set<number>();
   let readySent = false;
+  /** Hands a warning to options.onWarning, or to console.warn when there is none. */
+  const report = (w: EngineWarning): void => {
+    if (!o.onWarning) console.warn(`bitnet-web: ${w.message}`);
+    o.onWarning?.(w);
+  };
   const deliverWarning = (w: EngineWarning, index: number): void => {
     if (delivered.has(index)) return;
     delivered.add(index);
     if (w.code === 'THREADS_DISABLED') {
       if (!threadsWarned) console.warn(w.message);
       threadsWarned = true;
-    } else if (!o.onWarning) console.warn(`bitnet-web: ${w.message}`);
-    o.onWarning?.(w);
+      o.onWarning?.(w);
+    } else report(w);
   };
   const onEvent = (e: CoreEvent): void => {
     if (e.type === 'progress') {
@@ -336,13 +341,9 @@ export async function createEngine(options?: EngineOptions): Promise<Engine> {
     readySent = true;
     o.onProgress?.(result.ready);
   }
-  const onWarning = (w: EngineWarning): void => {
-    if (!o.onWarning) console.warn(`bitnet-web: ${w.message}`);
-    o.onWarning?.(w);
-  };
   const rc = o.resultCache;
   const resultCache = identity && rc !== false ? { options: rc === undefined || rc === true ? (true as const) : rc, model: await resultModelIdentity(result.model, identity) } : null;
-  engine = new Engine(transport, result, { resultCache, onWarning });
+  engine = new Engine(transport, result, { resultCache, onWarning: report });
   for (const e of early) engine.handleEvent(e);
   return engine;
 }

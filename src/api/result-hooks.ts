@@ -16,7 +16,7 @@ import { isAbortError } from '../errors.js';
 import { functionEmbedder, type Embedder } from '../embed/embedder.js';
 import { ResultCache, type ResultCacheFilter, type ResultCacheStats, type ResultCacheWarning, type ResultEntryInfo, type ResultHit } from '../cache/result-cache.js';
 import { displayPrompt, isDeterministic, prepareQuery, type ResultInput, type ResultParams, type ResultQuery } from '../cache/result-key.js';
-import { defaultResultStore, memoryResultStore, type ResultStore } from '../cache/result-store.js';
+import { defaultResultStore, type ResultStore } from '../cache/result-store.js';
 import type { CoreGenerateRequest } from '../worker/protocol.js';
 import type { CachedAnswer, StreamCache } from './generation.js';
 import type { ResultCacheMode, ResultCacheOptions } from './options.js';
@@ -38,17 +38,14 @@ export interface ResultCacheSetupInput {
   readonly onWarning: (w: ResultCacheWarning) => void;
 }
 
-/** Builds the cache; an IndexedDB that cannot be opened falls back to memory with a warning. */
+/**
+ * Builds the cache: IndexedDB when the environment has it, memory otherwise (Node). Storage failures
+ * later (open, quota) surface as RESULT_CACHE_STORAGE warnings from the cache, never as request errors.
+ */
 export function createResultCache(i: ResultCacheSetupInput): ResultCacheSetup {
   const o: ResultCacheOptions = i.options === true ? {} : i.options;
   const embedder: Embedder | null = o.embedder === false ? null : (o.embedder ?? functionEmbedder(`engine:${i.model}`, i.nEmbd, i.embed));
-  let store: ResultStore;
-  try {
-    store = defaultResultStore(o.dbName);
-  } catch (e) {
-    i.onWarning({ code: 'RESULT_CACHE_STORAGE', message: `result cache: IndexedDB unavailable (${(e as Error).message}); results are kept in memory only` });
-    store = memoryResultStore();
-  }
+  const store: ResultStore = defaultResultStore(o.dbName);
   const cache = new ResultCache({
     model: i.model,
     store,
@@ -136,7 +133,8 @@ export function streamCacheFor(setup: ResultCacheSetup | null, request: CoreGene
   // The request carries every generation parameter; canonicalParams reads only those (not the input or priority).
   const params: ResultParams = { ...request, maxContext: setup.maxContext };
   let query: ResultQuery | null = null;
-  const prepared = prepareQuery(cache.model, inputOf(request), params, cache.embedderId).then((q) => (query = q));
+  // Only semantic lookups read the scope (exact-mode records are saved without a vector), so only they pay its hash.
+  const prepared = prepareQuery(cache.model, inputOf(request), params, m === 'semantic' ? cache.embedderId : null).then((q) => (query = q));
   prepared.catch(() => undefined);
   return {
     async lookup(signal) {

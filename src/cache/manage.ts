@@ -6,6 +6,7 @@
 import { BitNetError } from '../errors.js';
 import { DEFAULT_DB_NAME, hasIndexedDB, idbStore, type KeyValueStore, type StoreKey } from './kv-store.js';
 import { chunkCount, chunkLength, isManifest, isPending, manifestKey, parseStoreKey, type ModelManifest, type PendingRecord } from './records.js';
+import { isRepackHead } from './repack-hook.js';
 import { storageReport, type StorageReport } from './storage.js';
 
 export interface CachedModelInfo {
@@ -80,9 +81,8 @@ async function scan(store: KeyValueStore): Promise<Scan> {
       if (isPending(v)) s.pendings.set(p.key, v);
     } else if (p.kind === 'repack' && Array.isArray(k) && k.length === 4) {
       // The head record lists its parts' sizes; part records themselves are not read.
-      const head = await store.get<{ parts?: unknown }>(k);
-      const parts = Array.isArray(head?.parts) ? (head.parts as { bytes?: unknown }[]) : [];
-      const bytes = parts.reduce((n, q) => n + (typeof q?.bytes === 'number' ? q.bytes : 0), 0);
+      const head = await store.get<unknown>(k);
+      const bytes = isRepackHead(head) ? head.parts.reduce((n, q) => n + q.bytes, 0) : 0;
       s.repackBytes.set(p.key, (s.repackBytes.get(p.key) ?? 0) + bytes);
     } else if (p.kind === 'chunk' && Array.isArray(k) && typeof k[2] === 'number') {
       const arr = chunkIdx.get(p.key) ?? [];

@@ -44,7 +44,8 @@ export interface RepackCache {
   clear(backend: BackendName): Promise<void>;
 }
 
-function isHead(v: unknown): v is RepackHead {
+/** A well-formed repack head record (the only record that lists the parts and their sizes). */
+export function isRepackHead(v: unknown): v is RepackHead {
   const h = v as RepackHead | undefined;
   return typeof h === 'object' && h !== null && typeof h.fingerprint === 'string' && typeof h.layout === 'string' && Array.isArray(h.parts) &&
     h.parts.every((p) => Number.isSafeInteger(p?.bytes) && typeof p?.sha256 === 'string');
@@ -65,7 +66,7 @@ export function repackCache(store: KeyValueStore, modelKey: string, fingerprint:
     async load(backend, layout) {
       const head = await store.get<unknown>(repackKey(modelKey, backend, layout));
       if (head === undefined) return { miss: 'absent' };
-      if (!isHead(head) || head.version !== REPACK_RECORD_VERSION || head.fingerprint !== fingerprint || head.layout !== layout) {
+      if (!isRepackHead(head) || head.version !== REPACK_RECORD_VERSION || head.fingerprint !== fingerprint || head.layout !== layout) {
         await clear(backend);
         return { miss: 'stale' };
       }

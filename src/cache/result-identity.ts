@@ -17,6 +17,7 @@
  * Never throws: a failure to read the bytes falls through to the next identity.
  */
 import { DEFAULT_CHUNK_SIZE, fingerprintOf } from './download.js';
+import { type ModelInput, openModel } from './open-model.js';
 import { sha256Hex } from './sha256.js';
 import type { ModelInfo } from '../worker/protocol.js';
 
@@ -52,32 +53,6 @@ async function fingerprintOfRange(size: number, read: ReadRange): Promise<string
   return `sha256:${await fingerprintOf(hashes)}`;
 }
 
-function bytesOf(input: ArrayBuffer | ArrayBufferView): Uint8Array {
-  return input instanceof ArrayBuffer ? new Uint8Array(input) : new Uint8Array(input.buffer, input.byteOffset, input.byteLength);
-}
-
-async function fileIdentity(path: string): Promise<string> {
-  const modName = 'node:fs/promises';
-  const fs = (await import(/* @vite-ignore */ modName)) as typeof import('node:fs/promises');
-  const p = path.startsWith('file:') ? decodeURIComponent(new URL(path).pathname) : path;
-  const h = await fs.open(p, 'r');
-  try {
-    const { size } = await h.stat();
-    return await fingerprintOfRange(size, async (start, end) => {
-      const buf = new Uint8Array(end - start);
-      let got = 0;
-      while (got < buf.length) {
-        const { bytesRead } = await h.read(buf, got, buf.length - got, start + got);
-        if (bytesRead === 0) break;
-        got += bytesRead;
-      }
-      return buf.subarray(0, got);
-    });
-  } finally {
-    await h.close();
-  }
-}
-
 /**
  * Content identity of a model input the engine was given directly (not an http(s) URL: those get
  * their fingerprint from the download). Null when the input is an http(s) URL or cannot be read.
@@ -85,23 +60,17 @@ async function fileIdentity(path: string): Promise<string> {
  */
 export async function contentIdentity(input: unknown): Promise<string | null> {
   try {
-    if (input instanceof ArrayBuffer || ArrayBuffer.isView(input)) {
-      const b = bytesOf(input as ArrayBuffer | ArrayBufferView);
-      return await fingerprintOfRange(b.length, async (s, e) => b.subarray(s, e));
+    if (typeof input === 'string' || input instanceof URL) {
+      const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(String(input))?.[1]?.toLowerCase();
+      if (scheme === 'http' || scheme === 'https') return null;
     }
-    if (typeof Blob !== 'undefined' && input instanceof Blob) {
-      return await fingerprintOfRange(input.size, async (s, e) => new Uint8Array(await input.slice(s, e).arrayBuffer()));
+    // The same byte sources the engine loads from (paths and file: URLs in Node, Blobs, buffers, blob:/data: URLs).
+    const { source } = await openModel(input as ModelInput, { cache: false });
+    try {
+      return await fingerprintOfRange(source.size, (start, end) => source.read(start, end - start));
+    } finally {
+      await source.close?.();
     }
-    if (typeof input !== 'string' && !(input instanceof URL)) return null;
-    const s = String(input);
-    const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(s)?.[1]?.toLowerCase();
-    if (scheme === 'http' || scheme === 'https') return null;
-    if (scheme === 'blob' || scheme === 'data') {
-      const b = new Uint8Array(await (await fetch(s)).arrayBuffer());
-      return await fingerprintOfRange(b.length, async (st, e) => b.subarray(st, e));
-    }
-    const isNode = typeof process !== 'undefined' && typeof process.versions?.node === 'string';
-    return isNode && (scheme === undefined || scheme === 'file' || /^[a-z]:[\\/]/i.test(s)) ? await fileIdentity(s) : null;
   } catch {
     return null;
   }

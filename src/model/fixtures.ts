@@ -11,12 +11,12 @@
  * - `shape: '2b4t'` uses the microsoft/bitnet-b1.58-2B-4T shapes (30 layers, 2560, 20/5 heads, 6912,
  *   vocab 128256 with the LLaMA-3 control-token layout); that file (~1.1 GB) can only be written with
  *   `writeFixtureFile`, which streams it tensor by tensor (embedding in row chunks).
- * - `fixtureQ4_0Input` / `writeFixtureQ4_0File`: the same fixture as llama.cpp loads it for a Q4_0
- *   comparison (what a user would run on llama.cpp's WebGPU path, which has no ternary kernels).
+ * - The Q4_0 comparison copy of any fixture file (llama.cpp's WebGPU path has no ternary kernels) is
+ *   written by `ensureWllamaTwin(src, dst, log, 'q4_0')` in bench/browser/wllama-model.ts.
  */
 import { BitNetError } from '../errors.js';
 import { buildFixtureVocab } from './fixture-tokenizer.js';
-import { encodeFloats, encodeTernary, encodeTernaryQ4_0, f16ToF32, f32ToF16, isTernaryType, type TernaryType } from './formats/index.js';
+import { encodeFloats, encodeTernary, f16ToF32, f32ToF16, isTernaryType, type TernaryType } from './formats/index.js';
 import { type GGUFArray, type GGUFEntry, GGUFValueType } from './gguf-types.js';
 import { type GGUFWriteInput, type GGUFWriterTensor, writeGGUFToBuffer, writeGGUFToFile } from './gguf-writer.js';
 import type { Architecture, FloatStorage, TernaryMatrix } from './tensor.js';
@@ -240,37 +240,4 @@ export async function makeFixture(options: FixtureOptions = {}): Promise<Uint8Ar
 /** Streams a fixture to a file (Node); returns the byte count. */
 export async function writeFixtureFile(options: FixtureOptions, path: string): Promise<number> {
   return writeGGUFToFile(fixtureInput(options), path);
-}
-
-/** llama.cpp's name of the BitNet architecture, and LLAMA_FTYPE_MOSTLY_Q4_0. */
-const LLAMA_CPP_BITNET = 'bitnet';
-const FTYPE_MOSTLY_Q4_0 = 2;
-
-/**
- * Writer input of the Q4_0 comparison copy of a fixture: the same tensors, shapes and values, with
- * every ternary projection stored as Q4_0 (exact: d = the f16 scale, q = t + 8 ∈ {7, 8, 9}; see
- * formats/q4_0.ts), `general.architecture` = `bitnet` (llama.cpp's only BitNet name) with every
- * `<arch>.*` key renamed, and `general.file_type` 2 (MOSTLY_Q4_0). Other tensors are unchanged.
- * Our own loader reads `bitnet` as SiLU-gated, so this file is a speed twin, not a numerical one.
- */
-export function fixtureQ4_0Input(options: FixtureOptions = {}): GGUFWriteInput {
-  const r = resolve(options);
-  const a = r.arch;
-  const metadata = meta(r).map(([k, v]): [string, GGUFEntry] => {
-    if (k === 'general.architecture') return [k, { type: GGUFValueType.STRING, value: LLAMA_CPP_BITNET }];
-    if (k === 'general.file_type') return [k, { type: GGUFValueType.UINT32, value: FTYPE_MOSTLY_Q4_0 }];
-    if (k === 'general.name') return [k, { type: GGUFValueType.STRING, value: `fixture-${a}-${r.tt}-q4_0` }];
-    return k.startsWith(a + '.') ? [LLAMA_CPP_BITNET + k.slice(a.length), v] : [k, v];
-  });
-  const list = tensors(r).map((t): GGUFWriterTensor => {
-    if (typeof t.type !== 'string' || !isTernaryType(t.type)) return t;
-    const [cols, rows] = t.dims as [number, number];
-    return { name: t.name, dims: t.dims, type: 'Q4_0', data: () => encodeTernaryQ4_0(fixtureTernary(r.seed, t.name, rows, cols)) };
-  });
-  return { metadata, tensors: list };
-}
-
-/** Streams the Q4_0 comparison copy of a fixture (fixtureQ4_0Input) to a file (Node); returns the byte count. */
-export async function writeFixtureQ4_0File(options: FixtureOptions, path: string): Promise<number> {
-  return writeGGUFToFile(fixtureQ4_0Input(options), path);
 }

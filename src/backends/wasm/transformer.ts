@@ -31,6 +31,11 @@ interface Proj {
   readonly outScale: number;
 }
 
+
+/** Bytes of the LUT GEMM table: 0 when the table-lookup kernels cannot run (off, or chunks below LUT_MIN_TOKENS). */
+function lutBytes(widest: number, maxTokens: number, lutGemm: boolean): number {
+  return lutGemm && maxTokens >= LUT_MIN_TOKENS ? padCols(widest) * LUT_BYTES_PER_COL : 0;
+}
 export class WasmTransformer {
   readonly maxTokens: number;
   private readonly c: ModelConfig;
@@ -60,6 +65,7 @@ export class WasmTransformer {
     const grp = c.nHead / c.nHeadKv;
     const a = rt.arena;
     const f = (n: number): number => a.alloc(n * 4);
+    const lut = lutBytes(widest, B, lutGemm);
     Object.assign(this.buf, {
       X: f(B * c.nEmbd), H: f(B * Math.max(c.nEmbd, this.qDim)), Q: f(B * this.qDim), K: f(B * this.kvDim), V: f(B * this.kvDim),
       ATT: f(B * this.qDim), O: f(B * c.nEmbd), G: f(B * c.nFf), U: f(B * c.nFf),
@@ -69,16 +75,16 @@ export class WasmTransformer {
       LX: f(LOGIT_TOKENS * c.nEmbd), LOUT: f(LOGIT_TOKENS * dev.output.rows),
       Q8X: a.alloc(LOGIT_TOKENS * c.nEmbd * 2), Q8D: f(LOGIT_TOKENS * Math.ceil(c.nEmbd / 32)),
       TJOB: a.alloc(TJOB_BYTES), LJOB: a.alloc(LJOB_BYTES), AJOB: a.alloc(AJOB_BYTES),
-      LUT: lutGemm && B >= LUT_MIN_TOKENS ? a.alloc(padCols(widest) * LUT_BYTES_PER_COL, 16) : 0,
+      LUT: lut > 0 ? a.alloc(lut, 16) : 0,
     });
   }
 
   /** Bytes the scratch buffers of a transformer with these dimensions need (for size checks). */
-  static scratchBytes(c: ModelConfig, vocabOut: number, maxTokens: number, threads: number, maxContext: number): number {
+  static scratchBytes(c: ModelConfig, vocabOut: number, maxTokens: number, threads: number, maxContext: number, lutGemm = true): number {
     const qDim = c.nHead * c.headDim, kvDim = c.nHeadKv * c.headDim, widest = Math.max(c.nEmbd, qDim, c.nFf);
     const perTok = 4 * (c.nEmbd * 3 + qDim * 3 + kvDim * 2 + c.nFf * 2 + 5 * padCols(widest) / 64 + 4) + 2 * padCols(widest) + 8 * c.ropeDim;
-    const lut = padCols(widest) * LUT_BYTES_PER_COL + 16;
-    return maxTokens * perTok + 4 * threads * (c.nHead / c.nHeadKv) * maxContext + LOGIT_TOKENS * (4 * vocabOut + 10 * c.nEmbd) + lut + 4096;
+    const lut = lutBytes(widest, maxTokens, lutGemm);
+    return maxTokens * perTok + 4 * threads * (c.nHead / c.nHeadKv) * maxContext + LOGIT_TOKENS * (4 * vocabOut + 10 * c.nEmbd) + (lut && lut + 16) + 4096;
   }
 
   /** Address of the final-norm hidden state of chunk row t (valid after runChunk). */

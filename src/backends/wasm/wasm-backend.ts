@@ -91,7 +91,7 @@ export class WasmBackend implements Backend {
     throwIfAborted(options.signal);
     const kvDim = c.nHeadKv * c.headDim;
     const wBytes = estimateWeightBytes(weights, options.outputQ8 ?? false);
-    const sBytes = WasmTransformer.scratchBytes(c, weights.output.rows, maxTokens, threads, maxContext);
+    const sBytes = WasmTransformer.scratchBytes(c, weights.output.rows, maxTokens, threads, maxContext, options.lutGemm ?? true);
     const pageBytes = c.nLayer * 2 * pageSize * kvDim * 4;
     const need = wBytes + sBytes + pageBytes + (threads - 1) * 256 * 1024 + (2 << 20);
     if (need > MAX_BYTES) {

@@ -10,6 +10,7 @@
  *   outRows [maxOut] u32 (which hidden rows get logits)
  * KV cache: per layer one K and one V buffer, [slot][position][kvDim] (f32 or f16).
  */
+import type { BackendLoadOptions } from '../backend.js';
 import type { ModelWeights } from '../../model/tensor.js';
 import { throwIfAborted } from '../../errors.js';
 import { BufferUsage } from './gpu-constants.js';
@@ -47,7 +48,7 @@ export interface UploadOptions {
   /** Token counts up to this use GEMV (default GEMV_MAX_TOKENS). */
   readonly gemvMaxTokens?: number;
   readonly signal?: AbortSignal;
-  readonly onProgress?: (phase: 'repack' | 'upload', fraction: number, info?: { readonly skipped?: boolean }) => void;
+  readonly onProgress?: BackendLoadOptions['onProgress'];
   /**
    * Contents of the weight arenas from an earlier load (one array per arena, `plan.arenaBytes[i]`
    * bytes each): copied in instead of repacking. Ignored unless every length matches.
